@@ -1,0 +1,47 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared by FPB's scripts: where the cache lives and which Debian builds to use.
+# Heavy artefacts live in $FPB_CACHE, outside the clone, keyed by their inputs.
+
+FPB_CACHE=${FPB_CACHE:-/var/cache/fpb}
+FPB_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+mkdir -p "$FPB_CACHE"
+
+die() { echo "${0##*/}: error: $*" >&2; exit 1; }
+progress() { echo ">>> $*" >&2; }
+
+# Newest Debian package matching an anchored regexp, e.g. the newest 6.12
+# kernel image.  The archive keeps moving, so versions are resolved here and
+# every cache entry is keyed by what was resolved.
+newest_pkg() {
+	apt-cache search --names-only "$1" | cut -d' ' -f1 | sort -V | tail -n1
+}
+
+# Kernel ABI names (uname -r without -amd64) of the two guest kernels.
+kver_612() {
+	local p
+	p=$(newest_pkg '^linux-image-6\.12\.[0-9]+\+deb12-amd64$')
+	[ -n "$p" ] || die "no linux-image-6.12 in the apt lists (run scripts/setup.sh)"
+	p=${p#linux-image-}
+	echo "${p%-amd64}"
+}
+
+kver_61() {
+	local p
+	p=$(newest_pkg '^linux-image-6\.1\.0-[0-9]+-amd64$')
+	[ -n "$p" ] || die "no linux-image-6.1 in the apt lists (run scripts/setup.sh)"
+	p=${p#linux-image-}
+	echo "${p%-amd64}"
+}
+
+# Download one Debian binary package into the cache, return its path.
+fetch_deb() {
+	local pkg=$1 dir="$FPB_CACHE/debs" f
+	mkdir -p "$dir"
+	f=$(ls "$dir/${pkg}_"*.deb 2>/dev/null | sort -V | tail -n1)
+	if [ -z "$f" ]; then
+		(cd "$dir" && apt-get download -q "$pkg" >/dev/null) ||
+			die "apt-get download $pkg failed"
+		f=$(ls "$dir/${pkg}_"*.deb | sort -V | tail -n1)
+	fi
+	echo "$f"
+}
