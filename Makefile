@@ -41,3 +41,6 @@ demo: setup
 
 clean:
 	rm -rf build
+
+# Each part of the project (qemu, kvm, bench, ...) adds its targets here.
+include $(wildcard mk/*.mk)
