@@ -57,6 +57,8 @@ for f in "${files[@]}"; do
 done
 
 cat >"$root/init.common" <<'INIT'
+# The firmware's last console line has no newline: end it.
+echo
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs dev /dev

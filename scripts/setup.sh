@@ -49,7 +49,7 @@ pkgs=(
 	ninja-build pkg-config libglib2.0-dev libpixman-1-dev
 	libslirp-dev zlib1g-dev ccache
 	seabios qemu-system-data ipxe-qemu qemu-system-x86
-	gnuplot-nox jq socat perl
+	gnuplot-nox jq socat perl dwarves
 )
 say "installing ${#pkgs[@]} packages"
 apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * FPB guest internals: the bitmap's geometry and memory (fpb_layout.c), the
+ * free list walker (fpb_walk.c) and snapshot publication (fpb_snapshot.c).
+ * None of these touch CPUID or hypercalls, so KUnit runs them under UML.
+ */
+#ifndef _FPB_H
+#define _FPB_H
+
+#include <linux/types.h>
+#include <linux/mmzone.h>
+#include <linux/version.h>
+#include <linux/kvm_fpb.h>
+
+#if defined(NR_PAGE_ORDERS)
+#define FPB_NR_ORDERS		NR_PAGE_ORDERS
+#elif LINUX_VERSION_CODE >= KERNEL_VERSION(6, 4, 0)
+#define FPB_NR_ORDERS		(MAX_ORDER + 1)
+#else
+#define FPB_NR_ORDERS		MAX_ORDER
+#endif
+
+/* Largest header region the guest builds: the 64 KiB the host accepts. */
+#define FPB_REGION_MAX_ORDER	4
+
+struct fpb_layout {
+	unsigned int chunk_shift;	/* pages per chunk, log2 */
+	unsigned int nr_chunks;
+	unsigned int region_order;	/* header region: PAGE_SIZE << order */
+};
+
+/* The shared region plus the guest's own view of where each chunk lives. */
+struct fpb_map {
+	struct fpb_layout layout;
+	struct kvm_fpb_header *hdr;
+	unsigned long **chunk;		/* nr_chunks entries, NULL for a hole */
+};
+
+struct fpb_walk_stats {
+	u64 blocks;		/* free blocks marked */
+	u64 holds;		/* zone->lock acquisitions */
+	u64 max_hold_ns;	/* longest single hold */
+	u64 lost_resumes;	/* resume point gone; list restarted */
+	u64 buddy_free;		/* NR_FREE_PAGES of the walked zones */
+};
+
+/* fpb_layout.c */
+int fpb_layout_init(struct fpb_layout *l, unsigned long end_pfn);
+static inline size_t fpb_chunk_bytes(const struct fpb_layout *l)
+{
+	return (size_t)1 << (l->chunk_shift - 3);
+}
+
+static inline unsigned long fpb_layout_end_pfn(const struct fpb_layout *l)
+{
+	return (unsigned long)l->nr_chunks << l->chunk_shift;
+}
+
+int fpb_map_alloc(struct fpb_map *map, unsigned long end_pfn);
+void fpb_map_free(struct fpb_map *map);
+int fpb_map_cover(struct fpb_map *map, unsigned long start_pfn,
+		  unsigned long nr_pages);
+int fpb_map_cover_online(struct fpb_map *map);
+void fpb_map_clear(struct fpb_map *map);
+void fpb_map_publish_table(struct fpb_map *map);
+void fpb_map_mark(struct fpb_map *map, unsigned long pfn,
+		  unsigned long nr_pages);
+bool fpb_map_test(const struct fpb_map *map, unsigned long pfn);
+u64 fpb_map_weight(const struct fpb_map *map);
+unsigned long fpb_online_end_pfn(void);
+
+/* fpb_walk.c */
+void fpb_walk_zone(struct zone *zone, struct fpb_map *map,
+		   unsigned int batch, struct fpb_walk_stats *st);
+void fpb_walk_all(struct fpb_map *map, unsigned int batch,
+		  struct fpb_walk_stats *st);
+
+/* fpb_snapshot.c */
+void fpb_snapshot_begin(struct fpb_map *map);
+u64 fpb_snapshot_end(struct fpb_map *map, u64 request);
+u64 fpb_snapshot_take(struct fpb_map *map, u64 request, unsigned int batch,
+		      struct fpb_walk_stats *st);
+
+#endif /* _FPB_H */

@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The free list walker.
+ *
+ * Every page it marks was seen, under zone->lock, inside a block on one of
+ * the zone's buddy free lists.  That is the "free at an instant" the ABI's
+ * safety argument needs; nothing else ever sets a bit.
+ *
+ * zone->lock is held for at most @batch blocks at a time.  Across a lock
+ * drop the walker keeps only a pfn, never a list pointer, and re-checks
+ * that pfn under the lock before following it (see fpb_walk_resume()).
+ */
+#include <linux/list.h>
+#include <linux/memory_hotplug.h>
+#include <linux/mm.h>
+#include <linux/mmzone.h>
+#include <linux/nodemask.h>
+#include <linux/page-flags.h>
+#include <linux/sched.h>
+#include <linux/sched/clock.h>
+#include <linux/spinlock.h>
+#include <linux/vmstat.h>
+#include "fpb.h"
+
+/* How often one list may be restarted before the walk moves on. */
+#define FPB_MAX_RESTARTS	4
+
+struct fpb_cursor {
+	unsigned int order;
+	unsigned int mt;
+	unsigned int restarts;
+	bool resume;			/* next_pfn is valid */
+	unsigned long next_pfn;		/* first block not yet looked at */
+};
+
+/*
+ * Isolated pageblocks are on their way out of the allocator (memory
+ * offline, alloc_contig_range()); the pages stay unreported.
+ */
+static bool fpb_skip_migratetype(unsigned int mt)
+{
+#ifdef CONFIG_MEMORY_ISOLATION
+	return mt == MIGRATE_ISOLATE;
+#else
+	return false;
+#endif
+}
+
+/*
+ * A list head lives inside zone->free_area; a page never does.  Checking the
+ * address, rather than comparing with the head we started from, keeps the
+ * walk correct when a resumed block now sits on another migratetype's list.
+ */
+static bool fpb_is_list_head(struct zone *zone, struct list_head *node)
+{
+	return (void *)node >= (void *)zone->free_area &&
+	       (void *)node < (void *)(zone->free_area + FPB_NR_ORDERS);
+}
+
+static bool fpb_is_free_block(struct zone *zone, struct page *page,
+			      unsigned int order)
+{
+	return PageBuddy(page) && page_private(page) == order &&
+	       page_zone(page) == zone;
+}
+
+/*
+ * Where to continue after the lock was dropped.  The block at next_pfn is
+ * followed only if it is still a free block of this order in this zone,
+ * i.e. still linked on one of this order's free lists, which the lock now
+ * protects.  Otherwise the list starts over: bits are idempotent, so a
+ * restart can only cost time, and FPB_MAX_RESTARTS bounds that.
+ */
+static struct list_head *fpb_walk_resume(struct zone *zone,
+					 struct fpb_cursor *cur,
+					 struct list_head *head,
+					 struct fpb_walk_stats *st)
+{
+	struct page *page;
+
+	if (!cur->resume)
+		return head->next;
+	cur->resume = false;
+
+	page = pfn_to_online_page(cur->next_pfn);
+	if (page && fpb_is_free_block(zone, page, cur->order))
+		return &page->buddy_list;
+
+	st->lost_resumes++;
+	if (++cur->restarts > FPB_MAX_RESTARTS)
+		return head;	/* give up on this list */
+	return head->next;
+}
+
+/*
+ * Mark up to @budget blocks from @cur on.  Called with zone->lock held.
+ * Returns true once every list of the zone has been walked.
+ */
+static bool fpb_walk_locked(struct zone *zone, struct fpb_map *map,
+			    struct fpb_cursor *cur, unsigned int budget,
+			    struct fpb_walk_stats *st)
+{
+	for (; cur->order < FPB_NR_ORDERS; cur->order++, cur->mt = 0) {
+		for (; cur->mt < MIGRATE_TYPES;
+		     cur->mt++, cur->restarts = 0, cur->resume = false) {
+			struct free_area *area = &zone->free_area[cur->order];
+			struct list_head *head = &area->free_list[cur->mt];
+			struct list_head *node;
+
+			if (fpb_skip_migratetype(cur->mt))
+				continue;
+
+			node = fpb_walk_resume(zone, cur, head, st);
+			for (; !fpb_is_list_head(zone, node); node = node->next) {
+				struct page *page;
+
+				page = list_entry(node, struct page, buddy_list);
+				if (!budget--) {
+					cur->next_pfn = page_to_pfn(page);
+					cur->resume = true;
+					return false;
+				}
+				/* Lists hold only free blocks; check anyway. */
+				if (!fpb_is_free_block(zone, page, cur->order))
+					continue;
+				fpb_map_mark(map, page_to_pfn(page),
+					     1UL << cur->order);
+				st->blocks++;
+			}
+		}
+	}
+	return true;
+}
+
+void fpb_walk_zone(struct zone *zone, struct fpb_map *map,
+		   unsigned int batch, struct fpb_walk_stats *st)
+{
+	struct fpb_cursor cur = { };
+	unsigned long flags;
+	bool done;
+
+	st->buddy_free += zone_page_state(zone, NR_FREE_PAGES);
+	do {
+		u64 t0, held;
+
+		spin_lock_irqsave(&zone->lock, flags);
+		t0 = local_clock();
+		done = fpb_walk_locked(zone, map, &cur, batch, st);
+		held = local_clock() - t0;
+		spin_unlock_irqrestore(&zone->lock, flags);
+
+		st->holds++;
+		st->max_hold_ns = max(st->max_hold_ns, held);
+		/*
+		 * Dropping the lock is safe: the cursor holds a pfn, not a
+		 * pointer, and fpb_walk_resume() checks it under the lock.
+		 * The pfn's memory map cannot go away meanwhile because memory
+		 * offline waits for a running snapshot (fpb_memory_notify()).
+		 */
+		cond_resched();
+	} while (!done);
+}
+
+void fpb_walk_all(struct fpb_map *map, unsigned int batch,
+		  struct fpb_walk_stats *st)
+{
+	int nid;
+
+	for_each_online_node(nid) {
+		struct pglist_data *pgdat = NODE_DATA(nid);
+		int z;
+
+		for (z = 0; z < MAX_NR_ZONES; z++) {
+			struct zone *zone = &pgdat->node_zones[z];
+
+			if (populated_zone(zone))
+				fpb_walk_zone(zone, map, batch, st);
+		}
+	}
+}

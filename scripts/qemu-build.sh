@@ -1,0 +1,99 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Build FPB's patched qemu-system-x86_64 from Debian's QEMU 10.0 source.
+#
+# usage: qemu-build.sh [-p]   (-p: only prepare the patched source tree and
+#                              print its path; no configure, no build)
+#
+# The result lives in $FPB_CACHE/qemu/VERSION/HASH/, keyed by the Debian
+# source version and a hash of qemu/ and this script.  The pristine source
+# stays in $FPB_CACHE/qemu/VERSION/pristine for `make qemu-patches`.
+# The last line printed is the path of the binary (or of the tree with -p).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+prepare_only=
+while getopts "p" opt; do
+	case $opt in
+	p) prepare_only=1 ;;
+	*) die "bad option" ;;
+	esac
+done
+
+srcdir="$FPB_CACHE/qemu-src"
+mkdir -p "$srcdir"
+dsc=$(ls "$srcdir"/qemu_*.dsc 2>/dev/null | sort -V | tail -n1 || true)
+if [ -z "$dsc" ]; then
+	progress "downloading the qemu source package from trixie"
+	(cd "$srcdir" && apt-get source -q --download-only qemu/trixie >/dev/null) ||
+		die "apt-get source qemu/trixie failed (deb-src trixie configured? run scripts/setup.sh)"
+	dsc=$(ls "$srcdir"/qemu_*.dsc | sort -V | tail -n1)
+fi
+ver=$(sed -n 's/^Version: //p' "$dsc")
+upver=${ver#*:}
+upver=${upver%%[+-]*}
+case $upver in
+10.0.*) ;;
+*) die "qemu source $ver is not 10.0.x: FPB's patches target QEMU 10.0" ;;
+esac
+
+# No epoch in the path: QEMU refuses a source directory with a colon.
+top="$FPB_CACHE/qemu/${ver#*:}"
+pristine="$top/pristine"
+if [ ! -e "$pristine/.fpb-unpacked" ]; then
+	progress "unpacking $dsc"
+	rm -rf "$pristine" "$pristine.tmp"
+	mkdir -p "$top"
+	dpkg-source -q -x "$dsc" "$pristine.tmp" >/dev/null ||
+		die "dpkg-source -x $dsc failed"
+	touch "$pristine.tmp/.fpb-unpacked"
+	mv "$pristine.tmp" "$pristine"
+fi
+
+hash=$( (cd "$FPB_TOP" && find qemu -type f | LC_ALL=C sort |
+	xargs sha256sum; sha256sum scripts/qemu-build.sh) |
+	sha256sum | cut -c1-16)
+key="$top/$hash"
+src="$key/src"
+if [ ! -e "$src/.fpb-patched" ]; then
+	progress "laying qemu/ over the source in $src"
+	rm -rf "$src"
+	mkdir -p "$key"
+	cp -a "$pristine" "$src.tmp"
+	(cd "$FPB_TOP/qemu" && find . -type f ! -path './patches/*' \
+		! -name README.md -print0 | cpio -0 -pdm --quiet "$src.tmp")
+	for p in $(ls "$FPB_TOP"/qemu/patches/*.patch 2>/dev/null | sort); do
+		patch -d "$src.tmp" -p1 -s -N --no-backup-if-mismatch <"$p" >/dev/null ||
+			die "qemu/patches/${p##*/} does not apply to qemu $ver"
+	done
+	touch "$src.tmp/.fpb-patched"
+	mv "$src.tmp" "$src"
+fi
+if [ -n "$prepare_only" ]; then
+	echo "$src"
+	exit 0
+fi
+
+bin="$key/build/qemu-system-x86_64"
+build="$key/build"
+# ccache: paths relative to the key dir, so a new key still hits the cache.
+export CCACHE_BASEDIR="$key" CCACHE_NOHASHDIR=1
+if [ ! -e "$build/build.ninja" ]; then
+	progress "configuring qemu $ver in $build"
+	rm -rf "$build"
+	mkdir -p "$build"
+	(cd "$build" && nice ../src/configure --python=/usr/bin/python3 \
+		--cc="ccache gcc" --cxx="ccache g++" \
+		--target-list=x86_64-softmmu --without-default-features \
+		--disable-fdt --disable-install-blobs --disable-docs \
+		--disable-werror --enable-trace-backends=log \
+		>"$build/configure.log" 2>&1) ||
+		die "configure failed, see $build/configure.log"
+fi
+progress "building qemu-system-x86_64 in $build"
+start=$(date +%s)
+nice ninja -C "$build" qemu-system-x86_64 >"$build/ninja.log" 2>&1 ||
+	{ tail -n 30 "$build/ninja.log" >&2; die "build failed, see $build/ninja.log"; }
+progress "built in $(( $(date +%s) - start )) s"
+echo "$bin"
