@@ -9,13 +9,15 @@
 
 #include <linux/types.h>
 #include <linux/mmzone.h>
-#include <linux/version.h>
 #include <linux/kvm_fpb.h>
 
-#if defined(NR_PAGE_ORDERS)
+/*
+ * Number of buddy orders: NR_PAGE_ORDERS since 6.8, MAX_ORDER (exclusive)
+ * up to 6.3.  On 6.4-6.7, where MAX_ORDER is inclusive, the top order would
+ * go unwalked: fewer pages reported, never a wrong one.
+ */
+#ifdef NR_PAGE_ORDERS
 #define FPB_NR_ORDERS		NR_PAGE_ORDERS
-#elif LINUX_VERSION_CODE >= KERNEL_VERSION(6, 4, 0)
-#define FPB_NR_ORDERS		(MAX_ORDER + 1)
 #else
 #define FPB_NR_ORDERS		MAX_ORDER
 #endif

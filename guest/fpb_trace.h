@@ -8,40 +8,32 @@
 #include <linux/tracepoint.h>
 
 TRACE_EVENT(fpb_snapshot_start,
-	TP_PROTO(u64 request),
-	TP_ARGS(request),
-	TP_STRUCT__entry(
-		__field(u64, request)
-	),
-	TP_fast_assign(
-		__entry->request = request;
-	),
-	TP_printk("request=%llu", __entry->request)
+	    TP_PROTO(u64 request),
+	    TP_ARGS(request),
+	    TP_STRUCT__entry(__field(u64, request)),
+	    TP_fast_assign(__entry->request = request;),
+	    TP_printk("request=%llu", __entry->request)
 );
 
 TRACE_EVENT(fpb_snapshot_end,
-	TP_PROTO(u64 request, u64 seq, u64 nr_free, u64 walk_ns,
-		 u64 max_hold_ns, long result),
-	TP_ARGS(request, seq, nr_free, walk_ns, max_hold_ns, result),
-	TP_STRUCT__entry(
-		__field(u64, request)
-		__field(u64, seq)
-		__field(u64, nr_free)
-		__field(u64, walk_ns)
-		__field(u64, max_hold_ns)
-		__field(long, result)
-	),
-	TP_fast_assign(
-		__entry->request = request;
-		__entry->seq = seq;
-		__entry->nr_free = nr_free;
-		__entry->walk_ns = walk_ns;
-		__entry->max_hold_ns = max_hold_ns;
-		__entry->result = result;
-	),
-	TP_printk("request=%llu seq=%llu nr_free=%llu walk_ns=%llu max_hold_ns=%llu result=%ld",
-		  __entry->request, __entry->seq, __entry->nr_free,
-		  __entry->walk_ns, __entry->max_hold_ns, __entry->result)
+	    TP_PROTO(u64 request, u64 seq, u64 nr_free, u64 walk_ns,
+		     u64 max_hold_ns, long result),
+	    TP_ARGS(request, seq, nr_free, walk_ns, max_hold_ns, result),
+	    TP_STRUCT__entry(__field(u64, request)
+			     __field(u64, seq)
+			     __field(u64, nr_free)
+			     __field(u64, walk_ns)
+			     __field(u64, max_hold_ns)
+			     __field(long, result)),
+	    TP_fast_assign(__entry->request = request;
+			   __entry->seq = seq;
+			   __entry->nr_free = nr_free;
+			   __entry->walk_ns = walk_ns;
+			   __entry->max_hold_ns = max_hold_ns;
+			   __entry->result = result;),
+	    TP_printk("request=%llu seq=%llu nr_free=%llu walk_ns=%llu max_hold_ns=%llu result=%ld",
+		      __entry->request, __entry->seq, __entry->nr_free,
+		      __entry->walk_ns, __entry->max_hold_ns, __entry->result)
 );
 
 #endif /* _FPB_TRACE_H */

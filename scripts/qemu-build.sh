@@ -3,8 +3,11 @@
 #
 # Build FPB's patched qemu-system-x86_64 from Debian's QEMU 10.0 source.
 #
-# usage: qemu-build.sh [-p]   (-p: only prepare the patched source tree and
-#                              print its path; no configure, no build)
+# usage: qemu-build.sh [-p] [-t TARGET]
+#   -p         only prepare the patched source tree and print its path
+#   -P         only unpack the pristine source and print its path
+#   -t TARGET  build this ninja target (e.g. tests/unit/test-fpb) instead of
+#              qemu-system-x86_64 and print its path
 #
 # The result lives in $FPB_CACHE/qemu/VERSION/HASH/, keyed by the Debian
 # source version and a hash of qemu/ and this script.  The pristine source
@@ -13,10 +16,12 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-prepare_only=
-while getopts "p" opt; do
+prepare_only= pristine_only= target=qemu-system-x86_64
+while getopts "pPt:" opt; do
 	case $opt in
 	p) prepare_only=1 ;;
+	P) pristine_only=1 ;;
+	t) target=$OPTARG ;;
 	*) die "bad option" ;;
 	esac
 done
@@ -50,6 +55,10 @@ if [ ! -e "$pristine/.fpb-unpacked" ]; then
 	touch "$pristine.tmp/.fpb-unpacked"
 	mv "$pristine.tmp" "$pristine"
 fi
+if [ -n "$pristine_only" ]; then
+	echo "$pristine"
+	exit 0
+fi
 
 hash=$( (cd "$FPB_TOP" && find qemu -type f | LC_ALL=C sort |
 	xargs sha256sum; sha256sum scripts/qemu-build.sh) |
@@ -75,8 +84,8 @@ if [ -n "$prepare_only" ]; then
 	exit 0
 fi
 
-bin="$key/build/qemu-system-x86_64"
 build="$key/build"
+bin="$build/$target"
 # ccache: paths relative to the key dir, so a new key still hits the cache.
 export CCACHE_BASEDIR="$key" CCACHE_NOHASHDIR=1
 if [ ! -e "$build/build.ninja" ]; then
@@ -91,9 +100,9 @@ if [ ! -e "$build/build.ninja" ]; then
 		>"$build/configure.log" 2>&1) ||
 		die "configure failed, see $build/configure.log"
 fi
-progress "building qemu-system-x86_64 in $build"
+progress "building $target in $build"
 start=$(date +%s)
-nice ninja -C "$build" qemu-system-x86_64 >"$build/ninja.log" 2>&1 ||
+nice ninja -C "$build" "$target" >"$build/ninja.log" 2>&1 ||
 	{ tail -n 30 "$build/ninja.log" >&2; die "build failed, see $build/ninja.log"; }
 progress "built in $(( $(date +%s) - start )) s"
 echo "$bin"

@@ -1,0 +1,134 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Export FPB's QEMU change (new files under qemu/ plus qemu/patches/) as a
+# `git format-patch` series against the pinned QEMU 10.0 source, one commit
+# per logical step, into build/qemu-patches/ (or DIR).
+#
+# usage: qemu-patches.sh [DIR]
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+out=${1:-$FPB_TOP/build/qemu-patches}
+pristine=$("$FPB_TOP/scripts/qemu-build.sh" -P | tail -n1)
+[ -d "$pristine" ] || die "no pristine QEMU tree"
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+progress "committing the pristine tree in $work"
+(cd "$pristine" && tar --exclude=./.pc --exclude=./debian \
+	--exclude=./.fpb-unpacked -cf - .) | tar -C "$work" -xf -
+g() { git -C "$work" -c user.name="FPB developers" \
+	-c user.email=fpb@example.invalid "$@"; }
+g init -q
+g add -A
+g commit -q -m "QEMU $(basename "$(dirname "$pristine")") (Debian source)"
+base=$(g rev-parse HEAD)
+
+# commit SUBJECT BODY [FILE|PATCH]...: new files come from qemu/, patches
+# from qemu/patches/.
+commit() {
+	local subject=$1 body=$2 f
+	shift 2
+	for f in "$@"; do
+		case $f in
+		*.patch)
+			patch -d "$work" -p1 -s --no-backup-if-mismatch \
+				<"$FPB_TOP/qemu/patches/$f" ||
+				die "qemu/patches/$f does not apply"
+			;;
+		*)
+			mkdir -p "$work/$(dirname "$f")"
+			cp "$FPB_TOP/qemu/$f" "$work/$f"
+			;;
+		esac
+	done
+	g add -A
+	printf '%s\n\n%s\n\nSigned-off-by: FPB developers <fpb@example.invalid>\n' \
+		"$subject" "$body" | g commit -q -F -
+}
+
+commit "linux-headers: add kvm_fpb.h, the FPB paravirtual ABI" \
+"FPB (free page bitmap) lets a KVM guest publish a bitmap of the pages
+in its buddy allocator's free lists, so that live migration can skip
+them.  This is a copy of the ABI header (CPUID bit, hypercall number,
+header region layout) of the FPB project, converted like the other
+standard headers." \
+	include/standard-headers/linux/kvm_fpb.h
+
+commit "migration/ram: let free page hinters see what they dropped" \
+"qemu_guest_free_page_hint() now returns how many pages it removed from
+the migration bitmap, so that a hinter can report the pages it saved.
+
+Add ram_arm_dirty_log(), which clears the dirty log of every not yet
+cleared clear_bmap chunk at once.  With KVM's manual dirty log
+protection a page is write-protected again only when KVM_CLEAR_DIRTY_LOG
+covers it, and migration clears lazily before sending.  virtio-balloon
+does not care because the guest holds hinted pages allocated until the
+hinting ends; a hinter whose pages the guest may reuse at once must have
+every page tracked before it asks the guest, or a write between the
+guest's report and the lazy clear would be lost." \
+	0001-migration-ram-hint-count-and-arm.patch
+
+commit "migration: skip the free pages a guest reports in its FPB bitmap" \
+"A guest that sees kvm-pv-fpb registers a header region with the
+KVM_HC_FPB hypercall.  After every dirty bitmap sync of a precopy
+migration the host arms write tracking for all of RAM and writes a new
+request number into the header; the guest answers with a snapshot of its
+free pages, which the host validates, copies out of guest RAM, and
+applies through qemu_guest_free_page_hint().
+
+A snapshot whose request was issued before the latest sync is discarded,
+and request, sync and apply are serialised by a mutex taken in the
+BEFORE_BITMAP_SYNC notifier: a sync in between could already have moved
+a write made after the snapshot into the migration bitmap.  The
+migration never waits for the guest.  FPB stays off with postcopy-ram
+(its discard pass syncs outside the notifiers) and background-snapshot.
+
+fpb-validate.c checks everything the guest wrote and depends on nothing
+but a read callback, so that it can be unit tested and fuzzed alone;
+fpb-protocol.c is the state machine over callbacks; fpb.c connects them
+to guest RAM, the precopy notifier, reset and vmstate.  The registration
+migrates in a subsection sent only when a guest registered." \
+	migration/fpb-validate.h migration/fpb-validate.c \
+	migration/fpb-protocol.h migration/fpb-protocol.c migration/fpb.c \
+	include/migration/fpb.h 0002-migration-fpb-build.patch \
+	tests/unit/test-fpb.c
+
+commit "migration: report FPB savings in query-migrate" \
+"Add optional fpb-skipped-pages, fpb-snapshots-applied and
+fpb-snapshots-discarded to MigrationStats, present only when a vCPU has
+kvm-pv-fpb, and print them in 'info migrate'." \
+	0003-migration-fpb-stats.patch
+
+commit "target/i386: add the kvm-pv-fpb paravirtual feature" \
+"CPUID 0x40000001 EAX bit 23, off by default and never auto-enabled by
+-cpu host or max.  Under KVM the bit is offered only when the kernel
+accepts KVM_HC_FPB in KVM_CAP_EXIT_HYPERCALL; QEMU then enables that
+exit (kvm_enable_hypercall() now keeps bits enabled earlier, such as
+SEV-SNP's KVM_HC_MAP_GPA_RANGE) and hands the hypercall to FPB." \
+	0004-target-i386-kvm-pv-fpb.patch
+
+commit "target/i386/tcg: emulate KVM hypercalls for kvm-pv-fpb" \
+"With kvm-pv-fpb on, TCG shows KVM's signature in CPUID 0x40000000 and
+only the FPB bit in 0x40000001, and VMCALL and VMMCALL (outside an SVM
+guest) reach a helper that behaves like KVM's kvm_emulate_hypercall():
+-KVM_EPERM above CPL 0, -KVM_ENOSYS for unknown numbers, registers
+truncated to 32 bits outside 64-bit mode.  With it off, both still raise
+#UD as before." \
+	target/i386/tcg/system/hypercall_helper.c \
+	0005-target-i386-tcg-kvm-hypercall.patch
+
+# Everything in qemu/ must have gone into some commit.
+missing=$(cd "$FPB_TOP/qemu" && find . -type f ! -path './patches/*' \
+	! -name README.md | sed 's@^\./@@' | while read -r f; do
+	[ -e "$work/$f" ] || echo "$f"; done)
+[ -z "$missing" ] || die "not exported: $missing"
+for p in "$FPB_TOP"/qemu/patches/*.patch; do
+	grep -q "${p##*/}" "$0" || die "patch ${p##*/} is in no commit"
+done
+
+rm -rf "$out"
+mkdir -p "$out"
+g format-patch -q -o "$out" "$base"..HEAD
+ls "$out"/*.patch

@@ -1,0 +1,39 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Regenerate qemu/patches/*.patch from an edited QEMU tree that is a git
+# repository whose HEAD is the pristine source (a developer tool: edit QEMU's
+# own files there, then run this).  New files belong in qemu/ instead.
+#
+# usage: qemu-refresh-patches.sh TREE
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+tree=${1:?usage: qemu-refresh-patches.sh TREE}
+out="$FPB_TOP/qemu/patches"
+mkdir -p "$out"
+
+# One patch per concern, in the order they apply.
+emit() {
+	local name=$1
+	shift
+	git -C "$tree" diff --no-prefix --src-prefix=a/ --dst-prefix=b/ \
+		HEAD -- "$@" >"$out/$name.patch"
+	[ -s "$out/$name.patch" ] || die "$name.patch: no changes in $*"
+}
+rm -f "$out"/*.patch
+emit 0001-migration-ram-hint-count-and-arm \
+	include/migration/misc.h migration/ram.c migration/ram.h
+emit 0002-migration-fpb-build \
+	migration/meson.build migration/trace-events tests/unit/meson.build
+emit 0003-migration-fpb-stats \
+	qapi/migration.json migration/migration.c migration/migration-hmp-cmds.c
+emit 0004-target-i386-kvm-pv-fpb \
+	target/i386/cpu.h target/i386/cpu.c target/i386/kvm/kvm.c
+emit 0005-target-i386-tcg-kvm-hypercall \
+	target/i386/helper.h target/i386/tcg/translate.c \
+	target/i386/tcg/system/meson.build
+left=$(git -C "$tree" diff --name-only HEAD -- $(
+	cd "$out" && cat ./*.patch | sed -n 's@^+++ b/@@p' | sed 's/^/:!/'))
+[ -z "$left" ] || die "edits not in any patch: $left"
+ls "$out"
