@@ -39,7 +39,8 @@ struct fpb_map {
 };
 
 struct fpb_walk_stats {
-	u64 blocks;		/* free blocks marked */
+	u64 blocks;		/* free blocks marked from the buddy lists */
+	u64 pcp_blocks;		/* free blocks marked from per-cpu lists */
 	u64 holds;		/* zone->lock acquisitions */
 	u64 max_hold_ns;	/* longest single hold */
 	u64 lost_resumes;	/* resume point gone; list restarted */
@@ -72,6 +73,7 @@ u64 fpb_map_weight(const struct fpb_map *map);
 unsigned long fpb_online_end_pfn(void);
 
 /* fpb_walk.c */
+extern bool fpb_walk_pcp_lists;
 void fpb_walk_zone(struct zone *zone, struct fpb_map *map,
 		   unsigned int batch, struct fpb_walk_stats *st);
 void fpb_walk_all(struct fpb_map *map, unsigned int batch,

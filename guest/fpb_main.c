@@ -85,6 +85,9 @@ static const struct kernel_param_ops fpb_batch_ops = {
 module_param_cb(batch, &fpb_batch_ops, &batch, 0644);
 MODULE_PARM_DESC(batch, "Free blocks marked per zone->lock hold (1-65536, default 256)");
 
+module_param_named(pcp_lists, fpb_walk_pcp_lists, bool, 0644);
+MODULE_PARM_DESC(pcp_lists, "Also report pages waiting on per-cpu free lists (default 1)");
+
 struct fpb_stats {
 	u64 polls;
 	u64 snapshots;		/* all, local ones included */
@@ -100,6 +103,7 @@ struct fpb_stats {
 	u64 max_hold_ns;
 	u64 lock_holds;
 	u64 lost_resumes;
+	u64 last_pcp_blocks;
 	u64 remaps;
 };
 
@@ -213,6 +217,7 @@ static void fpb_account(const struct fpb_walk_stats *st, u64 walk_ns)
 	s->max_hold_ns = max(s->max_hold_ns, st->max_hold_ns);
 	s->lock_holds += st->holds;
 	s->lost_resumes += st->lost_resumes;
+	s->last_pcp_blocks = st->pcp_blocks;
 }
 
 /*
@@ -397,6 +402,7 @@ static int fpb_stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "max_hold_ns %llu\n", s->max_hold_ns);
 	seq_printf(m, "lock_holds %llu\n", s->lock_holds);
 	seq_printf(m, "lost_resumes %llu\n", s->lost_resumes);
+	seq_printf(m, "last_pcp_blocks %llu\n", s->last_pcp_blocks);
 	seq_printf(m, "remaps %llu\n", s->remaps);
 	mutex_unlock(&fpb.lock);
 	return 0;
@@ -532,8 +538,12 @@ static int __init fpb_init(void)
 		register_reboot_notifier(&fpb_reboot_nb);
 		atomic_notifier_chain_register(&panic_notifier_list,
 					       &fpb_panic_nb);
-		queue_delayed_work(fpb.wq, &fpb.poll, 0);
 	}
+	/*
+	 * Test mode polls too, so its idle cost can be measured anywhere;
+	 * with no host nothing ever writes a request.
+	 */
+	queue_delayed_work(fpb.wq, &fpb.poll, 0);
 	fpb_debugfs_init();
 	fpb.active = true;
 	pr_info("%s: %u chunks of %lu KiB, %lu MiB covered\n",

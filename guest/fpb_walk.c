@@ -13,6 +13,7 @@
 #include <linux/list.h>
 #include <linux/memory_hotplug.h>
 #include <linux/mm.h>
+#include <linux/percpu.h>
 #include <linux/mmzone.h>
 #include <linux/nodemask.h>
 #include <linux/page-flags.h>
@@ -21,6 +22,8 @@
 #include <linux/spinlock.h>
 #include <linux/vmstat.h>
 #include "fpb.h"
+
+bool fpb_walk_pcp_lists = true;
 
 /* How often one list may be restarted before the walk moves on. */
 #define FPB_MAX_RESTARTS	4
@@ -132,6 +135,56 @@ static bool fpb_walk_locked(struct zone *zone, struct fpb_map *map,
 	return true;
 }
 
+/* The order of the blocks on per-cpu list @pindex (mm/page_alloc.c). */
+static unsigned int fpb_pcp_order(unsigned int pindex)
+{
+#ifdef CONFIG_TRANSPARENT_HUGEPAGE
+	if (pindex >= NR_LOWORDER_PCP_LISTS)
+		return HPAGE_PMD_ORDER;
+#endif
+	return pindex / MIGRATE_PCPTYPES;
+}
+
+/*
+ * Freed pages of low orders wait on per-cpu lists before they reach the
+ * buddy lists; after a job exits that can be tens of MiB per CPU.  They are
+ * free just the same while pcp->lock is held: allocation takes them off
+ * under that lock.  A list holds at most pcp->high pages, which bounds the
+ * hold.  Remote CPUs' lists are locked the way drain_pages_zone() does.
+ */
+static void fpb_walk_pcp(struct zone *zone, struct fpb_map *map,
+			 struct fpb_walk_stats *st)
+{
+	unsigned int cpu, pindex;
+
+	for_each_possible_cpu(cpu) {
+		struct per_cpu_pages *pcp;
+		unsigned long flags;
+		u64 t0, held;
+
+		pcp = per_cpu_ptr(zone->per_cpu_pageset, cpu);
+		if (!READ_ONCE(pcp->count))
+			continue;
+		spin_lock_irqsave(&pcp->lock, flags);
+		t0 = local_clock();
+		for (pindex = 0; pindex < NR_PCP_LISTS; pindex++) {
+			unsigned int order = fpb_pcp_order(pindex);
+			struct page *page;
+
+			list_for_each_entry(page, &pcp->lists[pindex], pcp_list) {
+				/* Free pages have no references; check anyway. */
+				if (page_ref_count(page) || page_zone(page) != zone)
+					continue;
+				fpb_map_mark(map, page_to_pfn(page), 1UL << order);
+				st->pcp_blocks++;
+			}
+		}
+		held = local_clock() - t0;
+		spin_unlock_irqrestore(&pcp->lock, flags);
+		st->max_hold_ns = max(st->max_hold_ns, held);
+	}
+}
+
 void fpb_walk_zone(struct zone *zone, struct fpb_map *map,
 		   unsigned int batch, struct fpb_walk_stats *st)
 {
@@ -159,6 +212,9 @@ void fpb_walk_zone(struct zone *zone, struct fpb_map *map,
 		 */
 		cond_resched();
 	} while (!done);
+
+	if (READ_ONCE(fpb_walk_pcp_lists))
+		fpb_walk_pcp(zone, map, st);
 }
 
 void fpb_walk_all(struct fpb_map *map, unsigned int batch,
