@@ -6,6 +6,7 @@
  */
 #include <kunit/test.h>
 #include <linux/gfp.h>
+#include <linux/io.h>
 #include <linux/mm.h>
 #include "fpb.h"
 
