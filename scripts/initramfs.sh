@@ -43,6 +43,9 @@ done
 : >"$root/lib/modules/load-order"
 for m in "${mods[@]}"; do
 	f=$(find "$moddir" -name "$m.ko" -print -quit)
+	if [ -z "$f" ] && grep -q "/$m.ko$" "$moddir/modules.builtin"; then
+		continue	# built into this kernel
+	fi
 	[ -n "$f" ] || die "module $m not found in $moddir"
 	cp "$f" "$root/lib/modules/"
 	echo "$m" >>"$root/lib/modules/load-order"

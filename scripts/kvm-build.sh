@@ -11,12 +11,21 @@
 # touches go into an overlay searched before the Debian headers.  Results
 # are cached in $FPB_CACHE/kvm/modules/<kernel>-<hash of kvm/>.
 #
-# usage: kvm-build.sh [-u]    -u: build the unpatched tree (for comparison)
+# usage: kvm-build.sh [-u] [-s]
+#   -u   build the unpatched tree (for comparison)
+#   -s   run sparse (C=2) over arch/x86/kvm and virt/kvm while building,
+#        and print its output instead of the module directory
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-unpatched=
-[ "${1:-}" = -u ] && unpatched=1
+unpatched= sparse=
+while getopts "us" opt; do
+	case $opt in
+	u) unpatched=1 ;;
+	s) sparse=1 ;;
+	*) die "bad option" ;;
+	esac
+done
 
 kv=$(kver_612)
 kdir=$("$(dirname "$0")/kheaders.sh" 6.12)
@@ -28,11 +37,14 @@ else
 	key=$("$(dirname "$0")/kvm-tree.sh" -k)
 fi
 out="$FPB_CACHE/kvm/modules/$kv-$key"
-if [ -e "$out/.done" ]; then
+if [ -z "$sparse" ] && [ -e "$out/.done" ]; then
 	echo "$out"
 	exit 0
 fi
 
+mkdir -p "$FPB_CACHE/kvm"
+exec 8>"$FPB_CACHE/kvm/modbuild.lock"
+flock 8
 bld="$FPB_CACHE/kvm/modbuild/$kv${unpatched:+-unpatched}"
 mkdir -p "$bld"
 
@@ -70,6 +82,14 @@ obj-m += arch/x86/kvm/
 KBUILD
 cmp -s "$bld/Kbuild.new" "$bld/Kbuild" || mv "$bld/Kbuild.new" "$bld/Kbuild"
 rm -f "$bld/Kbuild.new"
+
+if [ -n "$sparse" ]; then
+	# C=2 checks every file, built or not, so the two runs compare whole.
+	progress "sparse on arch/x86/kvm and virt/kvm (${unpatched:+un}patched)"
+	nice make -s -C "$kdir" M="$bld" -j"$(nproc)" C=2 modules 2>&1 |
+		sed "s|$bld/||"
+	exit "${PIPESTATUS[0]}"
+fi
 
 progress "building KVM modules for $kv in $bld"
 start=$(date +%s)

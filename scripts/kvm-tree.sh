@@ -24,6 +24,10 @@ esac
 src=$("$(dirname "$0")/linux-src.sh")
 key=$(kvm_key)
 out="$FPB_CACHE/kvm/tree/$key"
+mkdir -p "$FPB_CACHE/kvm/tree"
+# One writer at a time: the suites may run while someone types make kvm.
+exec 9>"$FPB_CACHE/kvm/tree/.lock"
+flock 9
 if [ ! -e "$out/.done" ]; then
 	progress "applying kvm/ to a copy of $(basename "$(dirname "$src")") ($key)"
 	rm -rf "$out"
