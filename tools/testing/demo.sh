@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# The main job.  Until the migration harness exists it runs the guest-only
-# demo: what an FPB snapshot finds after a memory-hungry job.
+# The main job: tools/testing/migrate/demo.sh.  demo-guest-only.sh shows
+# what a snapshot finds without migrating (no QEMU build needed).
 set -euo pipefail
 here=$(dirname "$0")
 if [ -x "$here/migrate/demo.sh" ]; then

@@ -253,10 +253,9 @@ def summarize(variant, info, **extra):
         "src_cpu_s": info["cpu"]["src_s"],
         "dst_cpu_s": info["cpu"]["dst_s"],
     }
-    fpb = info.get("fpb") or ram.get("fpb") or {}
-    rec["fpb_skipped_pages"] = (fpb.get("skipped-pages") or fpb.get("skipped")
-                                or ram.get("fpb-skipped-pages") or 0)
-    rec["fpb"] = fpb
+    rec["fpb_skipped_pages"] = ram.get("fpb-skipped-pages", 0)
+    rec["fpb_snapshots_applied"] = ram.get("fpb-snapshots-applied", 0)
+    rec["fpb_snapshots_discarded"] = ram.get("fpb-snapshots-discarded", 0)
     rec.update(extra)
     return rec
 

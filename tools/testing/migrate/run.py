@@ -308,12 +308,31 @@ def t_reboot(opts, tap, rundir):
             dst.kill()
 
 
+def t_smoke(opts, tap, rundir):
+    """After a job, page cache: verifies, and FPB skipped pages."""
+    def prepare(vm):
+        wait_fpb_registered(vm)
+        vm.check(PAGECACHE_SETUP)
+        vm.check("/bin/job 60", timeout=600)
+
+    def verify(vm):
+        vm.check(PAGECACHE_VERIFY)
+
+    rec, dst = one_migration(opts, rundir, "fpb", prepare, verify)
+    release = dst.check("uname -r").strip()
+    dst.kill()
+    tap.result(rec["fpb_skipped_pages"] > 0,
+               "%s guest: after a job, page cache verifies, %s pages skipped"
+               % (release, rec["fpb_skipped_pages"]))
+
+
 def cmd_tests(opts):
     tap = Tap()
     rundir = fpbmig.new_rundir(TOP)
     fpb = has_fpb(opts)
     why = "this QEMU has no kvm-pv-fpb (build it with make qemu)"
     tests = [
+        ("smoke", lambda: t_smoke(opts, tap, rundir), 1),
         ("workloads", lambda: t_workloads(opts, tap, rundir), 2),
         ("pingpong", lambda: t_pingpong(opts, tap, rundir, opts.hops), 2),
         ("no-module", lambda: t_refused(opts, tap, rundir, "FPB on in QEMU, module not loaded",
