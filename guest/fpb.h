@@ -42,7 +42,8 @@ struct fpb_walk_stats {
 	u64 blocks;		/* free blocks marked from the buddy lists */
 	u64 pcp_blocks;		/* free blocks marked from per-cpu lists */
 	u64 holds;		/* zone->lock acquisitions */
-	u64 max_hold_ns;	/* longest single hold */
+	u64 max_hold_ns;	/* longest single zone->lock hold */
+	u64 max_pcp_hold_ns;	/* longest single pcp->lock hold */
 	u64 lost_resumes;	/* resume point gone; list restarted */
 	u64 buddy_free;		/* NR_FREE_PAGES of the walked zones */
 };

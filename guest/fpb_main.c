@@ -106,6 +106,7 @@ struct fpb_stats {
 	u64 lock_holds;
 	u64 lost_resumes;
 	u64 last_pcp_blocks;
+	u64 max_pcp_hold_ns;
 	u64 remaps;
 };
 
@@ -220,6 +221,7 @@ static void fpb_account(const struct fpb_walk_stats *st, u64 walk_ns)
 	s->lock_holds += st->holds;
 	s->lost_resumes += st->lost_resumes;
 	s->last_pcp_blocks = st->pcp_blocks;
+	s->max_pcp_hold_ns = max(s->max_pcp_hold_ns, st->max_pcp_hold_ns);
 }
 
 /*
@@ -405,6 +407,7 @@ static int fpb_stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "lock_holds %llu\n", s->lock_holds);
 	seq_printf(m, "lost_resumes %llu\n", s->lost_resumes);
 	seq_printf(m, "last_pcp_blocks %llu\n", s->last_pcp_blocks);
+	seq_printf(m, "max_pcp_hold_ns %llu\n", s->max_pcp_hold_ns);
 	seq_printf(m, "remaps %llu\n", s->remaps);
 	mutex_unlock(&fpb.lock);
 	return 0;

@@ -181,7 +181,7 @@ static void fpb_walk_pcp(struct zone *zone, struct fpb_map *map,
 		}
 		held = local_clock() - t0;
 		spin_unlock_irqrestore(&pcp->lock, flags);
-		st->max_hold_ns = max(st->max_hold_ns, held);
+		st->max_pcp_hold_ns = max(st->max_pcp_hold_ns, held);
 	}
 }
 

@@ -34,7 +34,10 @@ END {
 	printf "%-44s %9.1f%%\n", "MemFree covered by the snapshot",
 		100 * v["last_nr_free"] * 4 / v["free_after_kb"]
 	printf "%-44s %10.2f\n", "walk time, ms", v["last_walk_ns"] / 1e6
-	printf "%-44s %10.1f\n", "longest zone->lock hold, us",
+	printf "%-44s %10.1f\n", "longest zone->lock hold (last walk), us",
 		v["last_max_hold_ns"] / 1e3
-	printf "%-44s %10d\n", "zone->lock holds", v["lock_holds"]
+	printf "%-44s %10.1f\n", "longest per-cpu list lock hold, us",
+		v["max_pcp_hold_ns"] / 1e3
+	printf "%-44s %10d\n", "blocks found on per-cpu lists",
+		v["last_pcp_blocks"]
 }'
