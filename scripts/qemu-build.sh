@@ -60,7 +60,7 @@ if [ -n "$pristine_only" ]; then
 	exit 0
 fi
 
-hash=$( (cd "$FPB_TOP" && find qemu -type f | LC_ALL=C sort |
+hash=$( (cd "$FPB_TOP" && find qemu -type f ! -name README.md | LC_ALL=C sort |
 	xargs sha256sum; sha256sum scripts/qemu-build.sh) |
 	sha256sum | cut -c1-16)
 key="$top/$hash"
@@ -96,7 +96,7 @@ if [ ! -e "$build/build.ninja" ]; then
 		--cc="ccache gcc" --cxx="ccache g++" \
 		--target-list=x86_64-softmmu --without-default-features \
 		--disable-fdt --disable-install-blobs --disable-docs \
-		--disable-werror --enable-trace-backends=log \
+		--disable-werror --enable-trace-backends=log --enable-kvm \
 		>"$build/configure.log" 2>&1) ||
 		die "configure failed, see $build/configure.log"
 fi

@@ -25,6 +25,31 @@ g add -A
 g commit -q -m "QEMU $(basename "$(dirname "$pristine")") (Debian source)"
 base=$(g rev-parse HEAD)
 
+# List the new files of a commit in a MAINTAINERS section of their own,
+# created before "Migration dirty limit and dirty page rate".
+maintain() {
+	local f new=()
+	for f in "$@"; do
+		case $f in *.patch) ;; *) new+=("F: $f") ;; esac
+	done
+	[ ${#new[@]} -gt 0 ] || return 0
+	python3 - "$work/MAINTAINERS" "${new[@]}" <<'PY'
+import sys
+path, lines = sys.argv[1], sys.argv[2:]
+text = open(path).read()
+head = "FPB free page bitmap\n"
+if head not in text:
+    anchor = "Migration dirty limit and dirty page rate\n"
+    assert anchor in text, "MAINTAINERS anchor missing"
+    text = text.replace(anchor, head + "M: FPB developers <fpb@example.invalid>\n"
+                        "S: Maintained\n\n" + anchor, 1)
+start = text.index(head)
+end = text.index("\n\n", start)
+text = text[:end] + "".join("\n" + l for l in lines) + text[end:]
+open(path, "w").write(text)
+PY
+}
+
 # commit SUBJECT BODY [FILE|PATCH]...: new files come from qemu/, patches
 # from qemu/patches/.
 commit() {
@@ -43,18 +68,19 @@ commit() {
 			;;
 		esac
 	done
+	maintain "$@"
 	g add -A
 	printf '%s\n\n%s\n\nSigned-off-by: FPB developers <fpb@example.invalid>\n' \
 		"$subject" "$body" | g commit -q -F -
 }
 
-commit "linux-headers: add kvm_fpb.h, the FPB paravirtual ABI" \
+commit "hw/i386: add kvm_fpb.h, the FPB paravirtual ABI" \
 "FPB (free page bitmap) lets a KVM guest publish a bitmap of the pages
 in its buddy allocator's free lists, so that live migration can skip
-them.  This is a copy of the ABI header (CPUID bit, hypercall number,
-header region layout) of the FPB project, converted like the other
-standard headers." \
-	include/standard-headers/linux/kvm_fpb.h
+them.  This is a QEMU-style copy of the FPB project's ABI header (CPUID
+bit, hypercall number, header region layout).  It is not in Linux yet,
+so it cannot come through scripts/update-linux-headers.sh." \
+	include/hw/i386/kvm_fpb.h
 
 commit "migration/ram: let free page hinters see what they dropped" \
 "qemu_guest_free_page_hint() now returns how many pages it removed from

@@ -197,6 +197,12 @@ def free_port():
 
 def migrate(src, dst, caps=(), params=None, timeout=600):
     """Migrate src to dst; return the final query-migrate and CPU figures."""
+    return wait_migration(src, dst, start_migration(src, dst, caps, params),
+                          timeout)
+
+
+def start_migration(src, dst, caps=(), params=None):
+    """Start migrating src to dst; pass the result to wait_migration()."""
     capabilities = [{"capability": c, "state": True} for c in caps]
     if capabilities:
         src.qmp.cmd("migrate-set-capabilities", capabilities=capabilities)
@@ -213,6 +219,10 @@ def migrate(src, dst, caps=(), params=None, timeout=600):
                 raise
     cpu0 = (src.cpu_seconds(), dst.cpu_seconds())
     src.qmp.cmd("migrate", uri="tcp:127.0.0.1:%d" % port)
+    return cpu0
+
+
+def wait_migration(src, dst, cpu0, timeout=600):
     deadline = time.monotonic() + timeout
     while True:
         info = src.qmp.cmd("query-migrate")

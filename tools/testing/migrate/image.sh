@@ -13,7 +13,7 @@ series=${1:-6.12}
 ko=$("$FPB_TOP/scripts/build-guest.sh" -k "$series")
 wl=$FPB_TOP/build/workloads
 mkdir -p "$wl"
-for w in job churn; do
+for w in job churn hold; do
 	gcc -static -O2 -Wall -Wextra -Werror -pthread -o "$wl/$w" \
 		"$FPB_TOP/tools/testing/workloads/$w.c" >&2
 done
@@ -25,5 +25,5 @@ for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev \
 done
 "$FPB_TOP/scripts/initramfs.sh" -o "$img" -k "$series" "${mods[@]}" -M "$ko" \
 	-i "$GUEST_DIR/init-migrate.sh" \
-	-f "$wl/job:/bin/job" -f "$wl/churn:/bin/churn"
+	-f "$wl/job:/bin/job" -f "$wl/churn:/bin/churn" -f "$wl/hold:/bin/hold"
 echo "$img"

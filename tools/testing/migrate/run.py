@@ -73,7 +73,8 @@ def one_migration(opts, rundir, variant, prepare=None, verify=None,
         dst = VM(opts.qemu, "dst", vm_args(opts, boot_variant), rundir,
                  incoming=True)
         info = migrate(src, dst, caps=caps,
-                       params=dict({"max-bandwidth": 0}, **(params or {})))
+                       params=dict({"max-bandwidth": opts.bandwidth},
+                                   **(params or {})))
         rec = summarize(variant, info)
         src.kill()
         dst.buf = b""
@@ -223,7 +224,7 @@ def t_pingpong(opts, tap, rundir, hops):
         src.check(CHURN_START)
         for hop in range(1, hops + 1):
             dst = VM(opts.qemu, "hop%d" % hop, args, rundir, incoming=True)
-            info = migrate(src, dst, params={"max-bandwidth": 0})
+            info = migrate(src, dst, params={"max-bandwidth": opts.bandwidth})
             rec = summarize("fpb", info, hop=hop)
             skipped.append(rec["fpb_skipped_pages"])
             src.kill()
@@ -267,7 +268,7 @@ def one_migration_append(opts, rundir, variant, append, prepare, verify):
         prepare(src)
         dst = VM(opts.qemu, "dst", vm_args(opts, variant, append), rundir,
                  incoming=True)
-        info = migrate(src, dst, params={"max-bandwidth": 0})
+        info = migrate(src, dst, params={"max-bandwidth": opts.bandwidth})
         src.kill()
         dst.buf = b""
         verify(dst)
@@ -294,7 +295,7 @@ def t_reboot(opts, tap, rundir):
         src.check(PAGECACHE_SETUP)
         src.check("/bin/job 50", timeout=600)
         dst = VM(opts.qemu, "dst", args, rundir, incoming=True)
-        info = migrate(src, dst, params={"max-bandwidth": 0})
+        info = migrate(src, dst, params={"max-bandwidth": opts.bandwidth})
         rec = summarize("fpb", info)
         dst.buf = b""
         dst.check(PAGECACHE_VERIFY)
@@ -326,6 +327,50 @@ def t_smoke(opts, tap, rundir):
                % (release, rec["fpb_skipped_pages"]))
 
 
+def t_late(opts, tap, rundir):
+    """The test hook x-fpb-apply-late holds every snapshot until after the
+    next dirty bitmap sync, while the guest refills the memory it had just
+    reported free.  The host must discard each such snapshot; a host that
+    applied one would drop the refilled pages' last writes."""
+    args = vm_args(opts, "fpb")
+    cpu = args.index("-cpu") + 1
+    args[cpu] += ",x-fpb-apply-late=on"
+    src = VM(opts.qemu, "src", args, rundir)
+    dst = None
+    try:
+        src.expect(r"@@READY", 180)
+        wait_fpb_registered(src)
+        src.check("/bin/job 40", timeout=600)
+        dst = VM(opts.qemu, "dst", args, rundir, incoming=True)
+        # Slow enough that pass 1 is still running when the refill is done.
+        cpu0 = fpbmig.start_migration(src, dst,
+                                      params={"max-bandwidth": 64 << 20})
+        src.check("while [ $(awk '$1 == \"snapshots\" { print $2 }' "
+                  "/sys/kernel/debug/fpb/stats) -lt 1 ]; do sleep 0.05; done; "
+                  "/bin/hold 300 > /mnt/tmp/hold.out 2>&1 & "
+                  "while ! grep -q filled /mnt/tmp/hold.out; do sleep 0.1; done",
+                  timeout=300)
+        info = fpbmig.wait_migration(src, dst, cpu0)
+        rec = summarize("fpb-late", info)
+        record(opts, "late", rec)
+        src.kill()
+        dst.buf = b""
+        out = dst.check("kill -USR1 $(pidof hold); "
+                        "while pidof hold >/dev/null; do sleep 0.2; done; "
+                        "cat /mnt/tmp/hold.out; grep -q 'hold: ok' /mnt/tmp/hold.out",
+                        timeout=300)
+        check_dmesg(dst)
+        tap.result(True, "snapshots applied a sync late: memory refilled "
+                   "after the snapshot verifies on the destination", out)
+        tap.result(rec["fpb_snapshots_discarded"] >= 1 and rec["fpb_skipped_pages"] == 0,
+                   "every late snapshot was discarded (%d discarded, %d pages skipped)"
+                   % (rec["fpb_snapshots_discarded"], rec["fpb_skipped_pages"]))
+    finally:
+        src.kill()
+        if dst:
+            dst.kill()
+
+
 def cmd_tests(opts):
     tap = Tap()
     rundir = fpbmig.new_rundir(TOP)
@@ -344,6 +389,7 @@ def cmd_tests(opts):
                                            "fpb", "page_poison=1",
                                            "page poisoning is on"), 1),
         ("reboot", lambda: t_reboot(opts, tap, rundir), 1),
+        ("late", lambda: t_late(opts, tap, rundir), 2),
     ]
     for name, fn, count in tests:
         if opts.only and name not in opts.only:
@@ -365,6 +411,9 @@ def main():
     ap.add_argument("cmd", choices=["demo", "tests"])
     ap.add_argument("--only", nargs="*")
     ap.add_argument("--hops", type=int, default=10)
+    # 0: unlimited.  The tests pass 256 MiB/s so that pass 1 lasts long
+    # enough for the guest to answer; the migration never waits for it.
+    ap.add_argument("--bandwidth", type=int, default=0)
     ap.add_argument("--qemu", required=True)
     ap.add_argument("--kimg", required=True)
     ap.add_argument("--image", required=True)

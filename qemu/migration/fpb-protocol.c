@@ -1,0 +1,282 @@
+/*
+ * FPB: the host side of the free page bitmap protocol
+ *
+ * Copyright (c) 2026 FPB developers
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * Why a snapshot is safe to apply (Documentation/virt/kvm/fpb-abi.rst in
+ * the FPB project): every bit was set for a page that was free at an
+ * instant after this host armed write tracking and wrote the request, and
+ * no dirty bitmap sync ran between the request and the apply.  A write
+ * after that instant then sits in the dirty log (not yet in the migration
+ * bitmap), so clearing the page's migration bit only drops a send of stale
+ * contents.  A sync in between could have moved such a write into the
+ * migration bitmap, where clearing it would lose it.  Hence:
+ *
+ *  - p->lock serialises request, sync and apply: fpb_proto_before_sync()
+ *    takes it, so a sync waits for an apply in progress, and an apply
+ *    checks under it that no sync started since its request;
+ *  - with KVM's manual dirty log protection a page is write-protected
+ *    again only when KVM_CLEAR_DIRTY_LOG covers it; migration clears
+ *    lazily, and qemu_guest_free_page_hint() clears the hinted range.  For
+ *    FPB's pages, which the guest does not hold allocated (unlike
+ *    virtio-balloon's), a write between the snapshot instant and that late
+ *    clear would go unseen.  So ops->arm_dirty_log() clears the log of all
+ *    guest RAM before the request is written, and the clear inside the
+ *    hint finds nothing left to do.
+ *
+ * The migration never waits for the guest: requests are written and
+ * answers applied by the vCPU that makes the hypercall.  The only wait is
+ * a sync waiting for an apply in progress, bounded by the work cap.
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/lockable.h"
+#include "standard-headers/linux/kvm_para.h"
+#include "fpb-protocol.h"
+
+#define FPB_REQUEST_OFFSET  offsetof(struct kvm_fpb_header, request)
+#define NS_PER_SEC          1000000000LL
+
+void fpb_proto_init(FpbProto *p, FpbHostOps *ops)
+{
+    memset(p, 0, sizeof(*p));
+    qemu_mutex_init(&p->lock);
+    p->ops = ops;
+}
+
+/* Called with p->lock held. */
+static bool fpb_rate_ok(FpbProto *p)
+{
+    int64_t now = p->ops->now_ns(p->ops->guest.opaque);
+
+    if (now - p->rate_window >= NS_PER_SEC || now < p->rate_window) {
+        p->rate_window = now;
+        p->rate_count = 0;
+    }
+    return ++p->rate_count <= FPB_RATE_PER_SEC;
+}
+
+static int64_t fpb_register(FpbProto *p, uint64_t gpa, uint64_t size,
+                            FpbStatus *why)
+{
+    FpbRegion reg;
+
+    if (size > KVM_FPB_REGION_MAX) {
+        *why = FPB_ERR_TOO_BIG;
+        return -KVM_E2BIG;
+    }
+    if (!fpb_rate_ok(p)) {
+        *why = FPB_ERR_RATE;
+        return -KVM_EINVAL;
+    }
+    *why = fpb_check_region(&p->ops->guest, gpa, size, &reg);
+    if (*why != FPB_OK) {
+        return -KVM_EINVAL;
+    }
+    p->registered = true;
+    p->reg = reg;
+    p->outstanding = 0;
+    return 0;
+}
+
+typedef struct FpbDrop {
+    FpbProto *p;
+    uint64_t pages;
+} FpbDrop;
+
+static bool fpb_drop_run(void *opaque, uint64_t pfn, uint64_t npages)
+{
+    FpbDrop *d = opaque;
+
+    d->pages += d->p->ops->drop_pages(d->p->ops->guest.opaque, pfn, npages);
+    return true;
+}
+
+/*
+ * The rule: a snapshot may be applied only while no dirty bitmap sync has
+ * happened since its request was issued.  Called with p->lock held, which
+ * a sync takes first (fpb_proto_before_sync()).
+ */
+static bool fpb_may_apply(FpbProto *p, uint64_t request_gen)
+{
+    return p->mig == FPB_MIG_ACTIVE && request_gen == p->sync_gen;
+}
+
+static uint64_t fpb_apply(FpbProto *p, const FpbSnapshot *snap)
+{
+    FpbDrop drop = { .p = p };
+
+    fpb_snapshot_for_each_run(snap, fpb_drop_run, &drop);
+    p->applied++;
+    p->pages_skipped += drop.pages;
+    return drop.pages;
+}
+
+static void fpb_drop_late(FpbProto *p)
+{
+    p->late_valid = false;
+    fpb_snapshot_free(&p->late);
+}
+
+static int64_t fpb_snapshot_done(FpbProto *p, uint64_t request, uint64_t seq,
+                                 FpbStatus *why, uint64_t *pages)
+{
+    g_auto(FpbSnapshot) snap = { 0 };
+
+    if (!p->registered) {
+        return -KVM_EPERM;
+    }
+    if (!fpb_rate_ok(p)) {
+        *why = FPB_ERR_RATE;
+        goto discard;
+    }
+    /* Answered at most once, and only within the pass that asked. */
+    if (!p->outstanding || request != p->outstanding ||
+        !fpb_may_apply(p, p->request_gen)) {
+        *why = FPB_ERR_STALE;
+        goto discard;
+    }
+    p->outstanding = 0;
+    *why = fpb_snapshot_read(&p->ops->guest, &p->reg, request, seq, &snap);
+    if (*why == FPB_ERR_TORN) {
+        goto discard;
+    }
+    if (*why != FPB_OK) {
+        p->discarded++;
+        return -KVM_EINVAL;
+    }
+    if (p->apply_late) {
+        fpb_snapshot_free(&p->late);
+        p->late = snap;
+        memset(&snap, 0, sizeof(snap));
+        p->late_gen = p->request_gen;
+        p->late_valid = true;
+        return 0;
+    }
+    *pages = fpb_apply(p, &snap);
+    return 0;
+
+discard:
+    p->discarded++;
+    return KVM_FPB_DISCARDED;
+}
+
+int64_t fpb_proto_hypercall(FpbProto *p, uint64_t a0, uint64_t a1,
+                            uint64_t a2, uint64_t a3, FpbStatus *why,
+                            uint64_t *pages)
+{
+    int64_t ret;
+
+    *why = FPB_OK;
+    *pages = 0;
+    QEMU_LOCK_GUARD(&p->lock);
+    p->ops->guest.ram_end = p->ops->ram_end(p->ops->guest.opaque);
+    switch (a0) {
+    case KVM_FPB_OP_REGISTER:
+        ret = fpb_register(p, a1, a2, why);
+        break;
+    case KVM_FPB_OP_UNREGISTER:
+        p->registered = false;
+        p->outstanding = 0;
+        ret = 0;
+        break;
+    case KVM_FPB_OP_SNAPSHOT_DONE:
+        ret = fpb_snapshot_done(p, a1, a2, why, pages);
+        break;
+    default:
+        ret = -KVM_EINVAL;
+        break;
+    }
+    return ret;
+}
+
+const char *fpb_proto_migration_start(FpbProto *p, bool postcopy,
+                                      bool background_snapshot)
+{
+    QEMU_LOCK_GUARD(&p->lock);
+    if (p->mig == FPB_MIG_IDLE) {
+        p->outstanding = 0;
+        p->pages_skipped = 0;
+        p->applied = 0;
+        p->discarded = 0;
+        p->off_reason = NULL;
+        /*
+         * Postcopy syncs the dirty bitmap for its discard pass outside the
+         * precopy notifiers, so a snapshot could straddle a sync unseen.
+         */
+        if (postcopy) {
+            p->off_reason = "postcopy-ram is enabled";
+        }
+        /* Write-protect faults, not a dirty log, track such a snapshot. */
+        if (background_snapshot) {
+            p->off_reason = "background-snapshot is enabled";
+        }
+        p->mig = p->off_reason ? FPB_MIG_OFF : FPB_MIG_ACTIVE;
+    }
+    return p->mig == FPB_MIG_OFF ? p->off_reason : NULL;
+}
+
+void fpb_proto_migration_stop(FpbProto *p)
+{
+    QEMU_LOCK_GUARD(&p->lock);
+    if (p->mig == FPB_MIG_ACTIVE) {
+        p->mig = FPB_MIG_DONE;
+    }
+    p->outstanding = 0;
+}
+
+void fpb_proto_migration_end(FpbProto *p)
+{
+    QEMU_LOCK_GUARD(&p->lock);
+    p->mig = FPB_MIG_IDLE;
+    p->outstanding = 0;
+    fpb_drop_late(p);
+}
+
+void fpb_proto_before_sync(FpbProto *p)
+{
+    /* Taking the lock lets an apply in progress finish first. */
+    QEMU_LOCK_GUARD(&p->lock);
+    p->sync_gen++;
+    p->outstanding = 0;
+}
+
+uint64_t fpb_proto_after_sync(FpbProto *p)
+{
+    uint64_t req;
+
+    QEMU_LOCK_GUARD(&p->lock);
+    if (p->late_valid) {
+        p->late_valid = false;
+        if (fpb_may_apply(p, p->late_gen)) {
+            fpb_apply(p, &p->late);
+        } else {
+            p->discarded++;
+        }
+        fpb_drop_late(p);
+    }
+    if (p->mig != FPB_MIG_ACTIVE || !p->registered) {
+        return 0;
+    }
+    p->ops->guest.ram_end = p->ops->ram_end(p->ops->guest.opaque);
+    /* Arm first: the guest's snapshot instant must follow the arming. */
+    p->ops->arm_dirty_log(p->ops->guest.opaque);
+    req = ++p->last_request;
+    if (!p->ops->write_request(p->ops->guest.opaque,
+                               p->reg.gpa + FPB_REQUEST_OFFSET, req)) {
+        return 0;
+    }
+    p->outstanding = req;
+    p->request_gen = p->sync_gen;
+    return req;
+}
+
+void fpb_proto_reset(FpbProto *p)
+{
+    QEMU_LOCK_GUARD(&p->lock);
+    p->registered = false;
+    p->outstanding = 0;
+    fpb_drop_late(p);
+}

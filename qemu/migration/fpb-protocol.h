@@ -1,0 +1,108 @@
+/*
+ * FPB: the host side of the free page bitmap protocol
+ *
+ * Copyright (c) 2026 FPB developers
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * The state machine that decides when a snapshot is requested and whether
+ * one may be applied, over callbacks for everything that touches the VM,
+ * so that a unit test can drive it through the orderings that matter.
+ */
+
+#ifndef MIGRATION_FPB_PROTOCOL_H
+#define MIGRATION_FPB_PROTOCOL_H
+
+#include "qemu/thread.h"
+#include "fpb-validate.h"
+
+/* Hypercalls that do work (REGISTER, SNAPSHOT_DONE) per second. */
+#define FPB_RATE_PER_SEC        64
+/* Default cap on bitmap bytes per snapshot: 512 GiB of guest RAM. */
+#define FPB_MAX_BITMAP_BYTES    (16 * 1024 * 1024)
+
+typedef struct FpbHostOps {
+    FpbGuestOps guest;
+    /* Re-arm write tracking of every page of guest RAM. */
+    void (*arm_dirty_log)(void *opaque);
+    /* Store @request at @gpa through the dirty-tracked path. */
+    bool (*write_request)(void *opaque, uint64_t gpa, uint64_t request);
+    /* Drop pages from the migration bitmap; return how many were set. */
+    uint64_t (*drop_pages)(void *opaque, uint64_t pfn, uint64_t npages);
+    int64_t (*now_ns)(void *opaque);
+    /* One past the highest guest RAM address, now (RAM may be plugged). */
+    uint64_t (*ram_end)(void *opaque);
+} FpbHostOps;
+
+/* Where the current migration is, as far as FPB is concerned. */
+typedef enum FpbMigState {
+    FPB_MIG_IDLE,               /* no migration */
+    FPB_MIG_ACTIVE,             /* precopy passes: request and apply */
+    FPB_MIG_OFF,                /* this migration cannot use FPB */
+    FPB_MIG_DONE,               /* switchover began; counters stay */
+} FpbMigState;
+
+typedef struct FpbProto {
+    QemuMutex lock;
+    FpbHostOps *ops;
+
+    bool registered;
+    FpbRegion reg;
+    uint64_t last_request;      /* migrated: requests only grow */
+
+    FpbMigState mig;
+    const char *off_reason;
+    uint64_t outstanding;       /* request awaiting an answer, 0: none */
+    uint64_t sync_gen;          /* bumped before each dirty bitmap sync */
+    uint64_t request_gen;       /* sync_gen when @outstanding was issued */
+
+    int64_t rate_window;
+    unsigned rate_count;
+
+    uint64_t pages_skipped;
+    uint64_t applied;
+    uint64_t discarded;
+
+    /*
+     * Test hook (x-fpb-apply-late): keep each valid snapshot and apply it
+     * only after the next dirty bitmap sync, the very ordering the
+     * request/sync rule must refuse.  Shows that the end-to-end tests
+     * would catch a host that applied it.
+     */
+    bool apply_late;
+    bool late_valid;
+    FpbSnapshot late;
+    uint64_t late_gen;          /* request_gen of @late */
+} FpbProto;
+
+void fpb_proto_init(FpbProto *p, FpbHostOps *ops);
+
+/*
+ * Handle hypercall KVM_HC_FPB with arguments @a0..@a3, return its result.
+ * *@why tells why something was refused or discarded, *@pages how many
+ * pages an applied snapshot dropped.
+ */
+int64_t fpb_proto_hypercall(FpbProto *p, uint64_t a0, uint64_t a1,
+                            uint64_t a2, uint64_t a3, FpbStatus *why,
+                            uint64_t *pages);
+
+/*
+ * A migration starts (idempotent until fpb_proto_migration_end(): the
+ * first sync comes before the setup notification, the last one after
+ * switchover began); returns NULL or why FPB stays off for it.
+ */
+const char *fpb_proto_migration_start(FpbProto *p, bool postcopy,
+                                      bool background_snapshot);
+/* Switchover: no more requests or applies, counters stay readable. */
+void fpb_proto_migration_stop(FpbProto *p);
+/* The migration is over (cleanup). */
+void fpb_proto_migration_end(FpbProto *p);
+void fpb_proto_before_sync(FpbProto *p);
+/*
+ * Returns the request written into the guest, 0 if none.  With the
+ * apply_late test hook, first tries to apply the snapshot it kept.
+ */
+uint64_t fpb_proto_after_sync(FpbProto *p);
+void fpb_proto_reset(FpbProto *p);
+
+#endif

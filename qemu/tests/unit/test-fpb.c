@@ -1,0 +1,583 @@
+/*
+ * FPB host side: validator and protocol tests
+ *
+ * Copyright (c) 2026 FPB developers
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * A fake guest (256 MiB of lazily allocated "RAM" with a hole like the
+ * PC's 640K-1M) drives migration/fpb-protocol.c through the orderings the
+ * safety rules are about.
+ */
+
+#include "qemu/osdep.h"
+#include "qemu/thread.h"
+#include "standard-headers/linux/kvm_para.h"
+#include "../../migration/fpb-protocol.h"
+
+#define RAM_END         (256ULL << 20)
+#define HOLE_START      0xa0000ULL
+#define HOLE_END        0x100000ULL
+#define HDR_GPA         0x10000ULL
+#define HDR_SIZE        (16 * 1024ULL)
+#define BM0_GPA         0x200000ULL
+#define BM1_GPA         0x201000ULL
+#define BM_LEN          4096ULL         /* chunk_shift 15 */
+
+typedef struct Fake {
+    uint8_t *ram;
+    GString *log;               /* order of host actions */
+    GArray *runs;               /* pairs of pfn, npages dropped */
+    int64_t now;
+    bool tear;                  /* bump seq while a bitmap is read */
+    QemuEvent in_copy;          /* set while a bitmap is being copied */
+    int copy_delay_ms;
+    int bad_reads;              /* reads the validator did not check first */
+} Fake;
+
+static Fake fake;
+static FpbHostOps ops;
+static FpbProto proto;
+
+static bool fake_is_ram(void *opaque, uint64_t gpa, uint64_t len)
+{
+    return gpa + len >= gpa && gpa + len <= RAM_END &&
+           (gpa + len <= HOLE_START || gpa >= HOLE_END);
+}
+
+static struct kvm_fpb_header *hdr(void)
+{
+    return (struct kvm_fpb_header *)(fake.ram + HDR_GPA);
+}
+
+static bool fake_read(void *opaque, uint64_t gpa, void *buf, uint64_t len)
+{
+    if (!fake_is_ram(opaque, gpa, len)) {
+        fake.bad_reads++;
+        return false;
+    }
+    memcpy(buf, fake.ram + gpa, len);
+    if (len == BM_LEN) {
+        if (fake.tear) {
+            hdr()->seq += 2;
+        }
+        if (fake.copy_delay_ms) {
+            qemu_event_set(&fake.in_copy);
+            g_usleep(fake.copy_delay_ms * 1000);
+        }
+    }
+    return true;
+}
+
+static void fake_arm(void *opaque)
+{
+    g_string_append(fake.log, "arm,");
+}
+
+static bool fake_write_request(void *opaque, uint64_t gpa, uint64_t req)
+{
+    g_assert_cmpuint(gpa, ==, HDR_GPA + offsetof(struct kvm_fpb_header,
+                                                 request));
+    memcpy(fake.ram + gpa, &req, sizeof(req));
+    g_string_append(fake.log, "request,");
+    return true;
+}
+
+static uint64_t fake_drop(void *opaque, uint64_t pfn, uint64_t npages)
+{
+    g_assert_true(fake_is_ram(NULL, pfn << 12, npages << 12) ||
+                  (pfn << 12) < RAM_END);
+    g_array_append_val(fake.runs, pfn);
+    g_array_append_val(fake.runs, npages);
+    return npages;
+}
+
+static int64_t fake_now(void *opaque)
+{
+    return fake.now;
+}
+
+static uint64_t fake_ram_end(void *opaque)
+{
+    return RAM_END;
+}
+
+/* A well-formed guest: two chunks, a few free pages in each. */
+static void setup(void)
+{
+    struct kvm_fpb_header *h;
+
+    if (!fake.ram) {
+        fake.ram = g_malloc0(RAM_END);
+        fake.log = g_string_new("");
+        fake.runs = g_array_new(false, false, sizeof(uint64_t));
+        qemu_event_init(&fake.in_copy, false);
+    }
+    memset(fake.ram + HDR_GPA, 0, HDR_SIZE);
+    memset(fake.ram + BM0_GPA, 0, 2 * BM_LEN);
+    g_string_truncate(fake.log, 0);
+    g_array_set_size(fake.runs, 0);
+    fake.tear = false;
+    fake.copy_delay_ms = 0;
+    fake.bad_reads = 0;
+    fake.now += 10 * 1000000000LL;    /* a fresh rate limit window */
+
+    h = hdr();
+    h->magic = KVM_FPB_MAGIC;
+    h->version = KVM_FPB_VERSION;
+    h->header_size = sizeof(*h);
+    h->chunk_shift = 15;
+    h->nr_chunks = 2;
+    h->chunk[0] = BM0_GPA | KVM_FPB_CHUNK_PRESENT;
+    h->chunk[1] = BM1_GPA | KVM_FPB_CHUNK_PRESENT;
+    /* pfns 0x300-0x30f free, and 0x8000 + 8..9 */
+    memset(fake.ram + BM0_GPA + 0x300 / 8, 0xff, 2);
+    fake.ram[BM1_GPA + 1] = 0x03;
+
+    ops = (FpbHostOps) {
+        .guest = {
+            .read = fake_read,
+            .is_ram = fake_is_ram,
+            .max_bitmap_bytes = FPB_MAX_BITMAP_BYTES,
+        },
+        .arm_dirty_log = fake_arm,
+        .write_request = fake_write_request,
+        .drop_pages = fake_drop,
+        .now_ns = fake_now,
+        .ram_end = fake_ram_end,
+    };
+    fpb_proto_init(&proto, &ops);
+}
+
+static int64_t hc(uint64_t a0, uint64_t a1, uint64_t a2, FpbStatus *why)
+{
+    FpbStatus w;
+    uint64_t pages;
+
+    return fpb_proto_hypercall(&proto, a0, a1, a2, 0, why ? why : &w, &pages);
+}
+
+static int64_t do_register(void)
+{
+    return hc(KVM_FPB_OP_REGISTER, HDR_GPA, HDR_SIZE, NULL);
+}
+
+/* The guest side of one snapshot: answer what the host asked. */
+static int64_t answer(FpbStatus *why)
+{
+    struct kvm_fpb_header *h = hdr();
+
+    h->seq += 2;
+    h->snapshot_request = h->request;
+    return hc(KVM_FPB_OP_SNAPSHOT_DONE, h->request, h->seq, why);
+}
+
+/* Register, start a migration and have one request outstanding. */
+static void start_pass(void)
+{
+    g_assert_cmpint(do_register(), ==, 0);
+    g_assert_null(fpb_proto_migration_start(&proto, false, false));
+    fpb_proto_before_sync(&proto);
+    g_assert_cmpuint(fpb_proto_after_sync(&proto), !=, 0);
+}
+
+static void test_apply(void)
+{
+    FpbStatus why;
+
+    setup();
+    start_pass();
+    g_assert_cmpint(answer(&why), ==, 0);
+    g_assert_cmpint(why, ==, FPB_OK);
+    g_assert_cmpuint(fake.runs->len, ==, 4);
+    g_assert_cmpuint(g_array_index(fake.runs, uint64_t, 0), ==, 0x300);
+    g_assert_cmpuint(g_array_index(fake.runs, uint64_t, 1), ==, 16);
+    g_assert_cmpuint(g_array_index(fake.runs, uint64_t, 2), ==, 0x8008);
+    g_assert_cmpuint(g_array_index(fake.runs, uint64_t, 3), ==, 2);
+    g_assert_cmpuint(proto.pages_skipped, ==, 18);
+    g_assert_cmpuint(proto.applied, ==, 1);
+    /* A request is answered at most once. */
+    g_assert_cmpint(answer(&why), ==, KVM_FPB_DISCARDED);
+    g_assert_cmpuint(proto.discarded, ==, 1);
+}
+
+/* Rule: arm write tracking for all RAM before the guest sees a request. */
+static void test_arm_before_request(void)
+{
+    setup();
+    start_pass();
+    g_assert_cmpstr(fake.log->str, ==, "arm,request,");
+}
+
+/* Rule: a snapshot whose request straddles a sync is discarded. */
+static void test_sync_between_request_and_apply(void)
+{
+    struct kvm_fpb_header *h;
+    uint64_t req;
+    FpbStatus why;
+
+    setup();
+    start_pass();
+    h = hdr();
+    req = h->request;
+    /* The guest takes its snapshot, then a sync runs before it reports. */
+    h->seq += 2;
+    h->snapshot_request = req;
+    fpb_proto_before_sync(&proto);
+    g_assert_cmpint(hc(KVM_FPB_OP_SNAPSHOT_DONE, req, h->seq, &why), ==,
+                    KVM_FPB_DISCARDED);
+    g_assert_cmpint(why, ==, FPB_ERR_STALE);
+    g_assert_cmpuint(fake.runs->len, ==, 0);
+    /* Even once the next request is out, the old answer stays stale. */
+    g_assert_cmpuint(fpb_proto_after_sync(&proto), >, req);
+    g_assert_cmpint(hc(KVM_FPB_OP_SNAPSHOT_DONE, req, h->seq, &why), ==,
+                    KVM_FPB_DISCARDED);
+    g_assert_cmpuint(fake.runs->len, ==, 0);
+    /* The fresh request's answer is applied. */
+    g_assert_cmpint(answer(&why), ==, 0);
+    g_assert_cmpuint(fake.runs->len, ==, 4);
+}
+
+static void *snapshot_thread(void *opaque)
+{
+    FpbStatus why;
+
+    g_assert_cmpint(answer(&why), ==, 0);
+    return NULL;
+}
+
+/* Rule: a sync that starts during an apply waits for the apply to end. */
+static void test_sync_waits_for_apply(void)
+{
+    QemuThread t;
+
+    setup();
+    start_pass();
+    fake.copy_delay_ms = 100;
+    qemu_event_reset(&fake.in_copy);
+    qemu_thread_create(&t, "snap", snapshot_thread, NULL,
+                       QEMU_THREAD_JOINABLE);
+    qemu_event_wait(&fake.in_copy);
+    fpb_proto_before_sync(&proto);
+    /* Every run was dropped before the sync could begin. */
+    g_assert_cmpuint(fake.runs->len, ==, 4);
+    qemu_thread_join(&t);
+}
+
+/* Rule: a silent guest costs the optimisation, never the migration. */
+static void test_absent_guest(void)
+{
+    int64_t start = g_get_monotonic_time();
+    uint64_t first;
+    FpbStatus why;
+    int i;
+
+    setup();
+    start_pass();
+    first = hdr()->request;
+    for (i = 0; i < 100; i++) {
+        fpb_proto_before_sync(&proto);
+        fpb_proto_after_sync(&proto);
+    }
+    g_assert_cmpint(g_get_monotonic_time() - start, <, G_USEC_PER_SEC);
+    hdr()->seq += 2;
+    hdr()->snapshot_request = first;
+    g_assert_cmpint(hc(KVM_FPB_OP_SNAPSHOT_DONE, first, hdr()->seq, &why),
+                    ==, KVM_FPB_DISCARDED);
+    g_assert_cmpuint(fake.runs->len, ==, 0);
+    fpb_proto_migration_end(&proto);
+    g_assert_cmpint(answer(&why), ==, KVM_FPB_DISCARDED);
+}
+
+/*
+ * Switchover notifies before the last sync, which must neither reset the
+ * counters query-migrate reports nor issue a request; the next migration
+ * starts from zero.
+ */
+static void test_switchover(void)
+{
+    FpbStatus why;
+
+    setup();
+    start_pass();
+    g_assert_cmpint(answer(&why), ==, 0);
+    fpb_proto_migration_stop(&proto);
+    g_assert_null(fpb_proto_migration_start(&proto, false, false));
+    fpb_proto_before_sync(&proto);
+    g_assert_cmpuint(fpb_proto_after_sync(&proto), ==, 0);
+    g_assert_cmpuint(proto.applied, ==, 1);
+    g_assert_cmpuint(proto.pages_skipped, ==, 18);
+    fpb_proto_migration_end(&proto);
+    g_assert_null(fpb_proto_migration_start(&proto, false, false));
+    g_assert_cmpuint(proto.applied, ==, 0);
+    g_assert_cmpuint(proto.pages_skipped, ==, 0);
+}
+
+/* Rule: the work per snapshot is capped. */
+static void test_work_cap(void)
+{
+    FpbStatus why;
+
+    setup();
+    ops.guest.max_bitmap_bytes = BM_LEN;    /* one chunk's worth */
+    start_pass();
+    g_assert_cmpint(answer(&why), ==, -KVM_EINVAL);
+    g_assert_cmpint(why, ==, FPB_ERR_WORK);
+    g_assert_cmpuint(fake.runs->len, ==, 0);
+}
+
+/* Rule: no snapshots while postcopy could sync behind our back. */
+static void test_postcopy_off(void)
+{
+    FpbStatus why;
+
+    setup();
+    g_assert_cmpint(do_register(), ==, 0);
+    g_assert_nonnull(fpb_proto_migration_start(&proto, true, false));
+    fpb_proto_before_sync(&proto);
+    g_assert_cmpuint(fpb_proto_after_sync(&proto), ==, 0);
+    g_assert_cmpuint(hdr()->request, ==, 0);
+    g_assert_cmpstr(fake.log->str, ==, "");
+    hdr()->seq += 2;
+    g_assert_cmpint(hc(KVM_FPB_OP_SNAPSHOT_DONE, 0, hdr()->seq, &why), ==,
+                    KVM_FPB_DISCARDED);
+    fpb_proto_migration_end(&proto);
+    g_assert_nonnull(fpb_proto_migration_start(&proto, false, true));
+    g_assert_cmpuint(fpb_proto_after_sync(&proto), ==, 0);
+}
+
+static void test_torn(void)
+{
+    FpbStatus why;
+
+    setup();
+    start_pass();
+    fake.tear = true;
+    g_assert_cmpint(answer(&why), ==, KVM_FPB_DISCARDED);
+    g_assert_cmpint(why, ==, FPB_ERR_TORN);
+    g_assert_cmpuint(fake.runs->len, ==, 0);
+}
+
+static void test_seq_and_request(void)
+{
+    struct kvm_fpb_header *h;
+    FpbStatus why;
+
+    setup();
+    start_pass();
+    h = hdr();
+    h->seq = 3;                     /* odd: still being written */
+    h->snapshot_request = h->request;
+    g_assert_cmpint(hc(KVM_FPB_OP_SNAPSHOT_DONE, h->request, 3, &why), ==,
+                    -KVM_EINVAL);
+    g_assert_cmpint(why, ==, FPB_ERR_SEQ);
+
+    fpb_proto_before_sync(&proto);
+    fpb_proto_after_sync(&proto);
+    h->seq = 4;                     /* a2 disagrees */
+    g_assert_cmpint(hc(KVM_FPB_OP_SNAPSHOT_DONE, h->request, 6, &why), ==,
+                    -KVM_EINVAL);
+    g_assert_cmpint(why, ==, FPB_ERR_SEQ);
+
+    fpb_proto_before_sync(&proto);
+    fpb_proto_after_sync(&proto);
+    h->snapshot_request = h->request - 1;
+    g_assert_cmpint(hc(KVM_FPB_OP_SNAPSHOT_DONE, h->request, 4, &why), ==,
+                    -KVM_EINVAL);
+    g_assert_cmpint(why, ==, FPB_ERR_REQUEST);
+    g_assert_cmpuint(fake.runs->len, ==, 0);
+}
+
+typedef void HeaderEdit(struct kvm_fpb_header *h);
+
+static void hostile_register(HeaderEdit *edit, FpbStatus want)
+{
+    FpbStatus why;
+
+    setup();
+    edit(hdr());
+    g_assert_cmpint(hc(KVM_FPB_OP_REGISTER, HDR_GPA, HDR_SIZE, &why), ==,
+                    -KVM_EINVAL);
+    g_assert_cmpint(why, ==, want);
+    g_assert_false(proto.registered);
+}
+
+static void bad_magic(struct kvm_fpb_header *h)
+{
+    h->magic++;
+}
+
+static void bad_version(struct kvm_fpb_header *h)
+{
+    h->version = 2;
+}
+
+static void bad_header_size(struct kvm_fpb_header *h)
+{
+    h->header_size = 64;
+}
+
+static void shift_low(struct kvm_fpb_header *h)
+{
+    h->chunk_shift = KVM_FPB_CHUNK_SHIFT_MIN - 1;
+}
+
+static void shift_high(struct kvm_fpb_header *h)
+{
+    h->chunk_shift = 63;
+}
+
+static void chunks_beyond_region(struct kvm_fpb_header *h)
+{
+    h->nr_chunks = (HDR_SIZE - sizeof(*h)) / 8 + 1;
+}
+
+static void chunks_beyond_ram(struct kvm_fpb_header *h)
+{
+    h->nr_chunks = 3;       /* 256 MiB of RAM is two 128 MiB chunks */
+}
+
+static void chunks_huge(struct kvm_fpb_header *h)
+{
+    h->nr_chunks = UINT32_MAX;
+}
+
+static void test_hostile_headers(void)
+{
+    FpbStatus why;
+
+    hostile_register(bad_magic, FPB_ERR_MAGIC);
+    hostile_register(bad_version, FPB_ERR_VERSION);
+    hostile_register(bad_header_size, FPB_ERR_HEADER_SIZE);
+    hostile_register(shift_low, FPB_ERR_CHUNK_SHIFT);
+    hostile_register(shift_high, FPB_ERR_CHUNK_SHIFT);
+    hostile_register(chunks_beyond_region, FPB_ERR_NR_CHUNKS);
+    hostile_register(chunks_beyond_ram, FPB_ERR_NR_CHUNKS);
+    hostile_register(chunks_huge, FPB_ERR_NR_CHUNKS);
+
+    setup();
+    g_assert_cmpint(hc(KVM_FPB_OP_REGISTER, HDR_GPA + 8, HDR_SIZE, &why),
+                    ==, -KVM_EINVAL);
+    g_assert_cmpint(why, ==, FPB_ERR_ALIGN);
+    g_assert_cmpint(hc(KVM_FPB_OP_REGISTER, HDR_GPA, 128 * 1024, &why),
+                    ==, -KVM_E2BIG);
+    g_assert_cmpint(hc(KVM_FPB_OP_REGISTER, HDR_GPA, 64, &why), ==,
+                    -KVM_EINVAL);
+    g_assert_cmpint(why, ==, FPB_ERR_SIZE);
+    g_assert_cmpint(hc(KVM_FPB_OP_REGISTER, HOLE_START, HDR_SIZE, &why), ==,
+                    -KVM_EINVAL);
+    g_assert_cmpint(why, ==, FPB_ERR_NOT_RAM);
+    g_assert_cmpint(hc(KVM_FPB_OP_REGISTER, RAM_END - 4096, HDR_SIZE, &why),
+                    ==, -KVM_EINVAL);
+    g_assert_cmpint(why, ==, FPB_ERR_NOT_RAM);
+    g_assert_cmpint(hc(KVM_FPB_OP_REGISTER, -4096ULL, 8192, &why), ==,
+                    -KVM_EINVAL);
+    g_assert_cmpint(why, ==, FPB_ERR_NOT_RAM);
+    g_assert_cmpint(hc(9, 0, 0, &why), ==, -KVM_EINVAL);
+    g_assert_false(proto.registered);
+    g_assert_cmpint(fake.bad_reads, ==, 0);
+}
+
+/* Change the chunk table after registration, expect the snapshot refused. */
+static void hostile_chunk(uint32_t i, uint64_t entry, FpbStatus want)
+{
+    FpbStatus why;
+
+    setup();
+    start_pass();
+    hdr()->chunk[i] = entry;
+    g_assert_cmpint(answer(&why), ==, -KVM_EINVAL);
+    g_assert_cmpint(why, ==, want);
+    g_assert_cmpuint(fake.runs->len, ==, 0);
+    /* Refused before any read outside RAM was even tried. */
+    g_assert_cmpint(fake.bad_reads, ==, 0);
+}
+
+static void test_hostile_chunks(void)
+{
+    FpbStatus why;
+
+    hostile_chunk(1, BM1_GPA | 0x800 | KVM_FPB_CHUNK_PRESENT, FPB_ERR_CHUNK);
+    hostile_chunk(1, BM1_GPA | 2 | KVM_FPB_CHUNK_PRESENT, FPB_ERR_CHUNK);
+    hostile_chunk(1, BM1_GPA, FPB_ERR_CHUNK);
+    hostile_chunk(1, HOLE_START | KVM_FPB_CHUNK_PRESENT, FPB_ERR_NOT_RAM);
+    hostile_chunk(1, RAM_END | KVM_FPB_CHUNK_PRESENT, FPB_ERR_NOT_RAM);
+    hostile_chunk(1, (RAM_END - 2048) | KVM_FPB_CHUNK_PRESENT,
+                  FPB_ERR_CHUNK);
+    hostile_chunk(1, -4096ULL | KVM_FPB_CHUNK_PRESENT, FPB_ERR_NOT_RAM);
+    hostile_chunk(1, HDR_GPA | KVM_FPB_CHUNK_PRESENT, FPB_ERR_OVERLAP);
+    hostile_chunk(1, (HDR_GPA + HDR_SIZE - 4096) | KVM_FPB_CHUNK_PRESENT,
+                  FPB_ERR_OVERLAP);
+    hostile_chunk(1, BM0_GPA | KVM_FPB_CHUNK_PRESENT, FPB_ERR_OVERLAP);
+
+    /* Constant fields may not change while registered. */
+    setup();
+    start_pass();
+    hdr()->nr_chunks = 1;
+    g_assert_cmpint(answer(&why), ==, -KVM_EINVAL);
+    g_assert_cmpint(why, ==, FPB_ERR_CHANGED);
+
+    /* A hole is fine and skips nothing in it. */
+    setup();
+    start_pass();
+    hdr()->chunk[1] = 0;
+    g_assert_cmpint(answer(&why), ==, 0);
+    g_assert_cmpuint(fake.runs->len, ==, 2);
+}
+
+static void test_unregister_and_reset(void)
+{
+    FpbStatus why;
+
+    setup();
+    start_pass();
+    g_assert_cmpint(hc(KVM_FPB_OP_UNREGISTER, 0, 0, NULL), ==, 0);
+    g_assert_cmpint(answer(&why), ==, -KVM_EPERM);
+    fpb_proto_before_sync(&proto);
+    g_assert_cmpuint(fpb_proto_after_sync(&proto), ==, 0);
+
+    setup();
+    start_pass();
+    fpb_proto_reset(&proto);
+    g_assert_false(proto.registered);
+    g_assert_cmpint(answer(&why), ==, -KVM_EPERM);
+    g_assert_cmpint(hc(KVM_FPB_OP_UNREGISTER, 0, 0, NULL), ==, 0);
+}
+
+static void test_rate_limit(void)
+{
+    FpbStatus why;
+    int i;
+
+    setup();
+    for (i = 0; i < FPB_RATE_PER_SEC; i++) {
+        g_assert_cmpint(do_register(), ==, 0);
+    }
+    g_assert_cmpint(hc(KVM_FPB_OP_REGISTER, HDR_GPA, HDR_SIZE, &why), ==,
+                    -KVM_EINVAL);
+    g_assert_cmpint(why, ==, FPB_ERR_RATE);
+    fake.now += 1000000000LL;
+    g_assert_cmpint(do_register(), ==, 0);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/fpb/apply", test_apply);
+    g_test_add_func("/fpb/rule/arm-before-request", test_arm_before_request);
+    g_test_add_func("/fpb/rule/sync-between-request-and-apply",
+                    test_sync_between_request_and_apply);
+    g_test_add_func("/fpb/rule/sync-waits-for-apply",
+                    test_sync_waits_for_apply);
+    g_test_add_func("/fpb/rule/absent-guest", test_absent_guest);
+    g_test_add_func("/fpb/rule/work-cap", test_work_cap);
+    g_test_add_func("/fpb/rule/postcopy-off", test_postcopy_off);
+    g_test_add_func("/fpb/switchover", test_switchover);
+    g_test_add_func("/fpb/torn", test_torn);
+    g_test_add_func("/fpb/seq-and-request", test_seq_and_request);
+    g_test_add_func("/fpb/hostile-headers", test_hostile_headers);
+    g_test_add_func("/fpb/hostile-chunks", test_hostile_chunks);
+    g_test_add_func("/fpb/unregister-and-reset", test_unregister_and_reset);
+    g_test_add_func("/fpb/rate-limit", test_rate_limit);
+    return g_test_run();
+}

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What a guest's user space can see of kvm-pv-fpb: the CPUID leaves, and
+ * what VMCALL / VMMCALL do at CPL 3 (KVM answers -KVM_EPERM; without the
+ * feature TCG raises #UD, i.e. SIGILL).  Prints one line per fact.
+ */
+#include <cpuid.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+static sigjmp_buf env;
+
+static void on_sigill(int sig)
+{
+	siglongjmp(env, 1);
+}
+
+static void hypercall(const char *name, int amd)
+{
+	long ret = 30;	/* KVM_HC_FPB */
+
+	if (sigsetjmp(env, 1)) {
+		printf("%s: SIGILL\n", name);
+		return;
+	}
+	if (amd)
+		asm volatile("vmmcall" : "+a"(ret) : "b"(2L) : "memory");
+	else
+		asm volatile("vmcall" : "+a"(ret) : "b"(2L) : "memory");
+	printf("%s: rax=%ld\n", name, ret);
+}
+
+int main(void)
+{
+	unsigned int a, b, c, d;
+	char sig[13];
+
+	setvbuf(stdout, NULL, _IONBF, 0);
+
+	__cpuid(0x40000000, a, b, c, d);
+	memcpy(sig, &b, 4);
+	memcpy(sig + 4, &c, 4);
+	memcpy(sig + 8, &d, 4);
+	sig[12] = 0;
+	for (int i = 0; i < 12; i++)
+		if (sig[i] < 32 || sig[i] > 126)
+			sig[i] = '.';
+	printf("cpuid 40000000: max=%#x sig=%s\n", a, sig);
+	__cpuid(0x40000001, a, b, c, d);
+	printf("cpuid 40000001: eax=%#x fpb=%u\n", a, (a >> 23) & 1);
+	signal(SIGILL, on_sigill);
+	hypercall("vmcall", 0);
+	hypercall("vmmcall", 1);
+	return 0;
+}
