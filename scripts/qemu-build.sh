@@ -6,6 +6,8 @@
 # usage: qemu-build.sh [-p] [-t TARGET]
 #   -p         only prepare the patched source tree and print its path
 #   -P         only unpack the pristine source and print its path
+#   -u         build QEMU 10.0 as Debian ships it, without FPB (a reference
+#              for benchmarks), in $FPB_CACHE/qemu/VERSION/unpatched/
 #   -t TARGET  build this ninja target (e.g. tests/unit/test-fpb) instead of
 #              qemu-system-x86_64 and print its path
 #
@@ -16,11 +18,12 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-prepare_only= pristine_only= target=qemu-system-x86_64
-while getopts "pPt:" opt; do
+prepare_only= pristine_only= unpatched= target=qemu-system-x86_64
+while getopts "pPut:" opt; do
 	case $opt in
 	p) prepare_only=1 ;;
 	P) pristine_only=1 ;;
+	u) unpatched=1 ;;
 	t) target=$OPTARG ;;
 	*) die "bad option" ;;
 	esac
@@ -64,14 +67,21 @@ hash=$( (cd "$FPB_TOP" && find qemu -type f ! -name README.md | LC_ALL=C sort |
 	xargs sha256sum; sha256sum scripts/qemu-build.sh) |
 	sha256sum | cut -c1-16)
 key="$top/$hash"
+[ -z "$unpatched" ] || key="$top/unpatched"
 src="$key/src"
 if [ ! -e "$src/.fpb-patched" ]; then
+	# Each key is ~700 MB: keep the two used last besides the new one.
+	ls -1dt "$top"/*/ 2>/dev/null | grep -Ev '/(pristine|unpatched)/$' |
+		tail -n +3 |
+		xargs -r rm -rf
 	progress "laying qemu/ over the source in $src"
 	rm -rf "$src"
 	mkdir -p "$key"
 	cp -a "$pristine" "$src.tmp"
+	[ -n "$unpatched" ] ||
 	(cd "$FPB_TOP/qemu" && find . -type f ! -path './patches/*' \
 		! -name README.md -print0 | cpio -0 -pdm --quiet "$src.tmp")
+	[ -n "$unpatched" ] ||
 	for p in $(ls "$FPB_TOP"/qemu/patches/*.patch 2>/dev/null | sort); do
 		patch -d "$src.tmp" -p1 -s -N --no-backup-if-mismatch <"$p" >/dev/null ||
 			die "qemu/patches/${p##*/} does not apply to qemu $ver"
@@ -84,6 +94,7 @@ if [ -n "$prepare_only" ]; then
 	exit 0
 fi
 
+touch "$key"	# most recently used, for the pruning above
 build="$key/build"
 bin="$build/$target"
 # ccache: paths relative to the key dir, so a new key still hits the cache.

@@ -18,7 +18,7 @@ from fpbmig import HarnessError, VM, migrate, progress, summarize  # noqa: E402
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 
-VARIANTS = tuple(os.environ.get("FPB_VARIANTS", "idle plain balloon-hint fpb").split())
+VARIANTS = ("idle", "plain", "balloon-hint", "fpb")
 
 
 def vm_args(opts, variant, append=""):
@@ -104,7 +104,7 @@ def wait_fpb_registered(vm):
 def cmd_demo(opts):
     rundir = fpbmig.new_rundir(TOP)
     records = []
-    for variant in VARIANTS:
+    for variant in opts.variants:
         progress("demo: %s: boot a %s guest%s, migrate" % (
             variant, opts.mem, "" if variant == "idle" else ", run a job dirtying %d%% of RAM" % opts.job))
 
@@ -116,7 +116,7 @@ def cmd_demo(opts):
         rec, dst = one_migration(opts, rundir, variant, prepare=prepare)
         dst.kill()
         records.append(rec)
-    out = os.path.join(TOP, "build", "demo.json")
+    out = opts.out or os.path.join(TOP, "build", "demo.json")
     with open(out, "w") as f:
         json.dump(records, f, indent=1)
     print_table(records)
@@ -410,6 +410,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("cmd", choices=["demo", "tests"])
     ap.add_argument("--only", nargs="*")
+    ap.add_argument("--variants", nargs="*", default=VARIANTS, choices=VARIANTS)
+    ap.add_argument("--out", help="demo records (default build/demo.json)")
     ap.add_argument("--hops", type=int, default=10)
     # 0: unlimited.  The tests pass 256 MiB/s so that pass 1 lasts long
     # enough for the guest to answer; the migration never waits for it.
