@@ -4,7 +4,15 @@
 # would do), then run the harness's commands from the console, each
 # answered by "@@DONE <exit status>".
 # Commands come over a virtio console (see fpbmig.py for why not ttyS0).
-while [ ! -e /dev/hvc0 ]; do sleep 0.1; done
+i=0
+while [ ! -e /dev/hvc0 ]; do
+	i=$((i + 1))
+	if [ $i -gt 300 ]; then
+		echo "init: no /dev/hvc0 after 30 s (virtio_console missing?)"
+		poweroff -f
+	fi
+	sleep 0.1
+done
 exec </dev/hvc0 >/dev/hvc0 2>&1
 stty -echo 2>/dev/null
 args=$(tr ' ' '\n' </proc/cmdline | sed -n 's/^fpb\.//p')

@@ -20,7 +20,7 @@ done
 img=$FPB_TOP/build/migrate-$series.cpio
 mods=()
 for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev \
-	 virtio_pci virtio_balloon; do
+	 virtio_pci virtio_balloon virtio_console; do
 	mods+=(-m "$m")
 done
 "$FPB_TOP/scripts/initramfs.sh" -o "$img" -k "$series" "${mods[@]}" -M "$ko" \

@@ -72,9 +72,8 @@ def one_migration(opts, rundir, variant, prepare=None, verify=None,
             prepare(src)
         dst = VM(opts.qemu, "dst", vm_args(opts, boot_variant), rundir,
                  incoming=True)
-        info = migrate(src, dst, caps=caps,
-                       params=dict({"max-bandwidth": opts.bandwidth},
-                                   **(params or {})))
+        limit = {"max-bandwidth": getattr(opts, "bandwidth", 0)}
+        info = migrate(src, dst, caps=caps, params=dict(limit, **(params or {})))
         rec = summarize(variant, info)
         src.kill()
         dst.buf = b""
