@@ -60,9 +60,14 @@ class QMP:
         self.sock = _connect_unix(path, timeout)
         self.file = self.sock.makefile("rw", encoding="utf-8")
         self.events = []
-        greeting = json.loads(self.file.readline())
+        # The greeting comes first; tolerate (and keep) any event before it.
+        for _ in range(16):
+            greeting = json.loads(self.file.readline() or "{}")
+            if "event" not in greeting:
+                break
+            self.events.append(greeting)
         if "QMP" not in greeting:
-            raise HarnessError("no QMP greeting: %r" % greeting)
+            raise HarnessError("no QMP greeting from %s: %r" % (path, greeting))
         self.cmd("qmp_capabilities")
 
     def cmd(self, name, **args):
@@ -93,11 +98,17 @@ class QMP:
 class VM:
     """One QEMU process with QMP and a serial console on unix sockets."""
 
+    _count = 0
+
     def __init__(self, qemu, name, args, rundir, incoming=False):
+        # Every VM gets its own socket and log paths: a path reused after a
+        # VM is killed could be reached before the new QEMU binds it.
+        VM._count += 1
         self.name = name
-        self.qmp_path = os.path.join(rundir, name + ".qmp")
-        self.ser_path = os.path.join(rundir, name + ".serial")
-        self.log_path = os.path.join(rundir, name + ".log")
+        base = os.path.join(rundir, "%02d-%s" % (VM._count, name))
+        self.qmp_path = base + ".qmp"
+        self.ser_path = base + ".serial"
+        self.log_path = base + ".log"
         # The kernel console goes to a file; commands travel over a
         # virtio console, because the emulated UART stalls on long output
         # under TCG (seen with both 7.2 and 10.0).
@@ -120,7 +131,7 @@ class VM:
         self.ser = _connect_unix(self.ser_path, 30)
         self.ser.settimeout(0.2)
         self.buf = b""
-        self.console = open(os.path.join(rundir, name + ".console"), "wb")
+        self.console = open(base + ".console", "wb")
 
     def kill(self):
         if self in _LIVE:

@@ -62,15 +62,15 @@ def check_dmesg(vm):
 
 
 def one_migration(opts, rundir, variant, prepare=None, verify=None,
-                  caps=(), params=None):
+                  caps=(), params=None, append=""):
     """Boot, prepare, migrate to a fresh destination, verify; one record."""
     boot_variant = "plain" if variant == "idle" else variant
-    src = boot(opts, rundir, boot_variant)
+    src = boot(opts, rundir, boot_variant, append=append)
     dst = None
     try:
         if prepare:
             prepare(src)
-        dst = VM(opts.qemu, "dst", vm_args(opts, boot_variant), rundir,
+        dst = VM(opts.qemu, "dst", vm_args(opts, boot_variant, append), rundir,
                  incoming=True)
         limit = {"max-bandwidth": getattr(opts, "bandwidth", 0)}
         info = migrate(src, dst, caps=caps, params=dict(limit, **(params or {})))
@@ -252,32 +252,11 @@ def t_refused(opts, tap, rundir, name, variant, append, expect_log):
     def verify(vm):
         vm.check(PAGECACHE_VERIFY)
 
-    src = None
-    rec, dst = one_migration_append(opts, rundir, variant, append, prepare, verify)
+    rec, dst = one_migration(opts, rundir, variant, prepare, verify,
+                             append=append)
     dst.kill()
     tap.result(rec["fpb_skipped_pages"] == 0,
                "%s: migration verifies, nothing skipped" % name)
-
-
-def one_migration_append(opts, rundir, variant, append, prepare, verify):
-    src = VM(opts.qemu, "src", vm_args(opts, variant, append), rundir)
-    dst = None
-    try:
-        src.expect(r"@@READY", 180)
-        prepare(src)
-        dst = VM(opts.qemu, "dst", vm_args(opts, variant, append), rundir,
-                 incoming=True)
-        info = migrate(src, dst, params={"max-bandwidth": opts.bandwidth})
-        src.kill()
-        dst.buf = b""
-        verify(dst)
-        check_dmesg(dst)
-        return summarize(variant, info), dst
-    except Exception:
-        src.kill()
-        if dst:
-            dst.kill()
-        raise
 
 
 def t_reboot(opts, tap, rundir):
