@@ -75,6 +75,8 @@ def one_migration(opts, rundir, variant, prepare=None, verify=None,
         limit = {"max-bandwidth": getattr(opts, "bandwidth", 0)}
         info = migrate(src, dst, caps=caps, params=dict(limit, **(params or {})))
         rec = summarize(variant, info)
+        rec["info_migrate"] = src.qmp.cmd("human-monitor-command",
+                                          **{"command-line": "info migrate"})
         src.kill()
         dst.buf = b""
         if verify:
@@ -303,6 +305,10 @@ def t_smoke(opts, tap, rundir):
     tap.result(rec["fpb_skipped_pages"] > 0,
                "%s guest: after a job, page cache verifies, %s pages skipped"
                % (release, rec["fpb_skipped_pages"]))
+    line = "fpb skipped: %d pages" % rec["fpb_skipped_pages"]
+    tap.result(line in rec["info_migrate"],
+               "%s guest: info migrate says '%s'" % (release, line),
+               rec["info_migrate"])
 
 
 def t_late(opts, tap, rundir):
@@ -355,7 +361,7 @@ def cmd_tests(opts):
     fpb = has_fpb(opts)
     why = "this QEMU has no kvm-pv-fpb (build it with make qemu)"
     tests = [
-        ("smoke", lambda: t_smoke(opts, tap, rundir), 1),
+        ("smoke", lambda: t_smoke(opts, tap, rundir), 2),
         ("workloads", lambda: t_workloads(opts, tap, rundir), 2),
         ("pingpong", lambda: t_pingpong(opts, tap, rundir, opts.hops), 2),
         ("no-module", lambda: t_refused(opts, tap, rundir, "FPB on in QEMU, module not loaded",
