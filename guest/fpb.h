@@ -38,6 +38,13 @@ struct fpb_map {
 	unsigned long **chunk;		/* nr_chunks entries, NULL for a hole */
 };
 
+/*
+ * zone->lock hold times, log2 buckets of microseconds: bucket 0 counts
+ * holds under 1 us, bucket b holds in [2^(b-1), 2^b) us, the last one
+ * everything longer.
+ */
+#define FPB_HOLD_BUCKETS	16
+
 struct fpb_walk_stats {
 	u64 blocks;		/* free blocks marked from the buddy lists */
 	u64 pcp_blocks;		/* free blocks marked from per-cpu lists */
@@ -46,6 +53,7 @@ struct fpb_walk_stats {
 	u64 max_pcp_hold_ns;	/* longest single pcp->lock hold */
 	u64 lost_resumes;	/* resume point gone; list restarted */
 	u64 buddy_free;		/* NR_FREE_PAGES of the walked zones */
+	u64 hold_hist[FPB_HOLD_BUCKETS];
 };
 
 /* fpb_layout.c */
@@ -79,6 +87,7 @@ void fpb_walk_zone(struct zone *zone, struct fpb_map *map,
 		   unsigned int batch, struct fpb_walk_stats *st);
 void fpb_walk_all(struct fpb_map *map, unsigned int batch,
 		  struct fpb_walk_stats *st);
+unsigned int fpb_hold_bucket(u64 ns);
 
 /* fpb_snapshot.c */
 void fpb_snapshot_begin(struct fpb_map *map);

@@ -254,6 +254,28 @@ static void fpb_test_freed_marked(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, map->hdr->nr_free, fpb_map_weight(map));
 }
 
+/* Bucket edges of the zone->lock hold histogram, and one count per hold. */
+static void fpb_test_hold_buckets(struct kunit *test)
+{
+	static const struct { u64 ns; unsigned int bucket; } cases[] = {
+		{ 0, 0 }, { 999, 0 }, { 1000, 1 }, { 1999, 1 }, { 2000, 2 },
+		{ 3999, 2 }, { 4000, 3 }, { 16383999, 14 }, { 16384000, 15 },
+		{ U64_MAX, FPB_HOLD_BUCKETS - 1 },
+	};
+	struct fpb_map *map = test->priv;
+	struct fpb_walk_stats st = { };
+	u64 sum = 0;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++)
+		KUNIT_EXPECT_EQ_MSG(test, fpb_hold_bucket(cases[i].ns),
+				    cases[i].bucket, "%llu ns", cases[i].ns);
+	fpb_walk_map(test, map, 1, &st);
+	for (i = 0; i < FPB_HOLD_BUCKETS; i++)
+		sum += st.hold_hist[i];
+	KUNIT_EXPECT_EQ(test, sum, st.holds);
+}
+
 /* Each snapshot starts from a cleared bitmap. */
 static void fpb_test_stale_cleared(struct kunit *test)
 {
@@ -282,6 +304,7 @@ static struct kunit_case fpb_test_cases[] = {
 	KUNIT_CASE(fpb_test_held_not_marked),
 	KUNIT_CASE(fpb_test_freed_marked),
 	KUNIT_CASE(fpb_test_stale_cleared),
+	KUNIT_CASE(fpb_test_hold_buckets),
 	{}
 };
 

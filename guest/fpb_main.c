@@ -108,6 +108,7 @@ struct fpb_stats {
 	u64 last_pcp_blocks;
 	u64 max_pcp_hold_ns;
 	u64 remaps;
+	u64 hold_hist[FPB_HOLD_BUCKETS];	/* all zone->lock holds */
 };
 
 static struct fpb_dev {
@@ -210,6 +211,7 @@ static void fpb_unregister_locked(void)
 static void fpb_account(const struct fpb_walk_stats *st, u64 walk_ns)
 {
 	struct fpb_stats *s = &fpb.stats;
+	int i;
 
 	s->snapshots++;
 	s->last_nr_free = READ_ONCE(fpb.map.hdr->nr_free);
@@ -222,6 +224,8 @@ static void fpb_account(const struct fpb_walk_stats *st, u64 walk_ns)
 	s->lost_resumes += st->lost_resumes;
 	s->last_pcp_blocks = st->pcp_blocks;
 	s->max_pcp_hold_ns = max(s->max_pcp_hold_ns, st->max_pcp_hold_ns);
+	for (i = 0; i < FPB_HOLD_BUCKETS; i++)
+		s->hold_hist[i] += st->hold_hist[i];
 }
 
 /*
@@ -414,6 +418,29 @@ static int fpb_stats_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(fpb_stats);
 
+/*
+ * zone->lock hold times since load: one line per bucket, "<from_us> <to_us>
+ * <holds>", to_us "-" for the open last bucket.
+ */
+static int fpb_holds_show(struct seq_file *m, void *v)
+{
+	int b;
+
+	mutex_lock(&fpb.lock);
+	for (b = 0; b < FPB_HOLD_BUCKETS; b++) {
+		unsigned long from = b ? 1UL << (b - 1) : 0;
+
+		if (b == FPB_HOLD_BUCKETS - 1)
+			seq_printf(m, "%lu - %llu\n", from, fpb.stats.hold_hist[b]);
+		else
+			seq_printf(m, "%lu %lu %llu\n", from, 1UL << b,
+				   fpb.stats.hold_hist[b]);
+	}
+	mutex_unlock(&fpb.lock);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(fpb_holds);
+
 static ssize_t fpb_snapshot_write(struct file *file, const char __user *buf,
 				  size_t len, loff_t *ppos)
 {
@@ -476,6 +503,7 @@ static void fpb_debugfs_init(void)
 {
 	fpb.dbg = debugfs_create_dir("fpb", NULL);
 	debugfs_create_file("stats", 0444, fpb.dbg, NULL, &fpb_stats_fops);
+	debugfs_create_file("holds", 0444, fpb.dbg, NULL, &fpb_holds_fops);
 	debugfs_create_file("snapshot", 0200, fpb.dbg, NULL,
 			    &fpb_snapshot_fops);
 	debugfs_create_file("bitmap", 0400, fpb.dbg, NULL, &fpb_bitmap_fops);

@@ -11,6 +11,8 @@
  * that pfn under the lock before following it (see fpb_walk_resume()).
  */
 #include <linux/list.h>
+#include <linux/log2.h>
+#include <linux/math64.h>
 #include <linux/memory_hotplug.h>
 #include <linux/mm.h>
 #include <linux/percpu.h>
@@ -185,6 +187,15 @@ static void fpb_walk_pcp(struct zone *zone, struct fpb_map *map,
 	}
 }
 
+unsigned int fpb_hold_bucket(u64 ns)
+{
+	u64 us = div_u64(ns, NSEC_PER_USEC);
+
+	if (!us)
+		return 0;
+	return min_t(unsigned int, ilog2(us) + 1, FPB_HOLD_BUCKETS - 1);
+}
+
 void fpb_walk_zone(struct zone *zone, struct fpb_map *map,
 		   unsigned int batch, struct fpb_walk_stats *st)
 {
@@ -204,6 +215,7 @@ void fpb_walk_zone(struct zone *zone, struct fpb_map *map,
 
 		st->holds++;
 		st->max_hold_ns = max(st->max_hold_ns, held);
+		st->hold_hist[fpb_hold_bucket(held)]++;
 		/*
 		 * Dropping the lock is safe: the cursor holds a pfn, not a
 		 * pointer, and fpb_walk_resume() checks it under the lock.

@@ -43,6 +43,7 @@ void fpb_proto_init(FpbProto *p, FpbHostOps *ops)
 {
     memset(p, 0, sizeof(*p));
     qemu_mutex_init(&p->lock);
+    qemu_cond_init(&p->answered);
     p->ops = ops;
 }
 
@@ -189,6 +190,7 @@ int64_t fpb_proto_hypercall(FpbProto *p, uint64_t a0, uint64_t a1,
         ret = -KVM_EINVAL;
         break;
     }
+    qemu_cond_broadcast(&p->answered);
     return ret;
 }
 
@@ -201,6 +203,7 @@ const char *fpb_proto_migration_start(FpbProto *p, bool postcopy,
         p->pages_skipped = 0;
         p->applied = 0;
         p->discarded = 0;
+        p->first_waited = false;
         p->off_reason = NULL;
         /*
          * Postcopy syncs the dirty bitmap for its discard pass outside the
@@ -225,6 +228,7 @@ void fpb_proto_migration_stop(FpbProto *p)
         p->mig = FPB_MIG_DONE;
     }
     p->outstanding = 0;
+    qemu_cond_broadcast(&p->answered);
 }
 
 void fpb_proto_migration_end(FpbProto *p)
@@ -233,6 +237,7 @@ void fpb_proto_migration_end(FpbProto *p)
     p->mig = FPB_MIG_IDLE;
     p->outstanding = 0;
     fpb_drop_late(p);
+    qemu_cond_broadcast(&p->answered);
 }
 
 void fpb_proto_before_sync(FpbProto *p)
@@ -279,4 +284,38 @@ void fpb_proto_reset(FpbProto *p)
     p->registered = false;
     p->outstanding = 0;
     fpb_drop_late(p);
+    qemu_cond_broadcast(&p->answered);
+}
+
+/*
+ * Pass 1 sends RAM in address order, so each free page it sends before
+ * the first snapshot is applied crosses the wire for nothing.  Waiting for
+ * the answer costs no more time than sending those pages would, and a
+ * guest that never answers costs at most @timeout_ms once per migration.
+ * Waiting cannot break the rule: no sync runs meanwhile, because the
+ * caller is the thread that syncs.  It must not hold the BQL, which the
+ * guest's vCPUs and timers need to answer.
+ *
+ * Returns false if this migration already waited (nothing done), else
+ * true with *answered telling whether the answer came in time.
+ */
+bool fpb_proto_wait_first(FpbProto *p, uint32_t timeout_ms, bool *answered)
+{
+    int64_t deadline = g_get_monotonic_time() + timeout_ms * 1000LL;
+
+    QEMU_LOCK_GUARD(&p->lock);
+    if (p->first_waited || p->mig != FPB_MIG_ACTIVE) {
+        return false;
+    }
+    p->first_waited = true;
+    while (p->outstanding && p->registered && p->mig == FPB_MIG_ACTIVE) {
+        int64_t left = deadline - g_get_monotonic_time();
+
+        if (left <= 0) {
+            break;
+        }
+        qemu_cond_timedwait(&p->answered, &p->lock, DIV_ROUND_UP(left, 1000));
+    }
+    *answered = !p->outstanding;
+    return true;
 }

@@ -44,6 +44,7 @@ typedef enum FpbMigState {
 
 typedef struct FpbProto {
     QemuMutex lock;
+    QemuCond answered;          /* broadcast when @outstanding may change */
     FpbHostOps *ops;
 
     bool registered;
@@ -55,6 +56,7 @@ typedef struct FpbProto {
     uint64_t outstanding;       /* request awaiting an answer, 0: none */
     uint64_t sync_gen;          /* bumped before each dirty bitmap sync */
     uint64_t request_gen;       /* sync_gen when @outstanding was issued */
+    bool first_waited;          /* fpb_proto_wait_first() ran this migration */
 
     int64_t rate_window;
     unsigned rate_count;
@@ -104,5 +106,6 @@ void fpb_proto_before_sync(FpbProto *p);
  */
 uint64_t fpb_proto_after_sync(FpbProto *p);
 void fpb_proto_reset(FpbProto *p);
+bool fpb_proto_wait_first(FpbProto *p, uint32_t timeout_ms, bool *answered);
 
 #endif

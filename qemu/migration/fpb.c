@@ -36,6 +36,7 @@
 
 static FpbProto fpb;
 static bool fpb_on;
+static uint32_t fpb_first_wait_ms;
 
 /*
  * Only RAM a vCPU could write as memory counts: no MMIO (a read there
@@ -299,7 +300,7 @@ static const VMStateDescription vmstate_fpb = {
     },
 };
 
-void fpb_setup(bool apply_late)
+void fpb_setup(bool apply_late, uint32_t first_wait_ms)
 {
     if (fpb_on) {
         return;
@@ -307,9 +308,25 @@ void fpb_setup(bool apply_late)
     fpb_on = true;
     fpb_proto_init(&fpb, &fpb_ops);
     fpb.apply_late = apply_late;
+    fpb_first_wait_ms = first_wait_ms;
     precopy_add_notifier(&fpb_precopy_notifier);
     qemu_register_reset(fpb_reset, NULL);
     vmstate_register(NULL, 0, &vmstate_fpb, &fpb);
+}
+
+void fpb_wait_first_snapshot(void)
+{
+    int64_t t0, waited;
+    bool answered;
+
+    if (!fpb_on || !fpb_first_wait_ms) {
+        return;
+    }
+    t0 = g_get_monotonic_time();
+    if (fpb_proto_wait_first(&fpb, fpb_first_wait_ms, &answered)) {
+        waited = g_get_monotonic_time() - t0;
+        trace_fpb_first_wait(waited, answered);
+    }
 }
 
 bool fpb_enabled(void)

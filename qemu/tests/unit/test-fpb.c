@@ -560,6 +560,91 @@ static void test_rate_limit(void)
     g_assert_cmpint(do_register(), ==, 0);
 }
 
+/* What a thread does to the protocol after a delay, during a wait. */
+typedef enum { LATER_ANSWER, LATER_UNREGISTER } LaterOp;
+
+static void *later_thread(void *opaque)
+{
+    FpbStatus why;
+
+    g_usleep(50 * 1000);
+    if ((uintptr_t)opaque == LATER_ANSWER) {
+        g_assert_cmpint(answer(&why), ==, 0);
+    } else {
+        g_assert_cmpint(hc(KVM_FPB_OP_UNREGISTER, 0, 0, NULL), ==, 0);
+    }
+    return NULL;
+}
+
+static int64_t wait_first_ms(uint32_t timeout_ms, bool expect_wait,
+                             bool *answered)
+{
+    int64_t start = g_get_monotonic_time();
+
+    g_assert(fpb_proto_wait_first(&proto, timeout_ms, answered) ==
+             expect_wait);
+    return (g_get_monotonic_time() - start) / 1000;
+}
+
+/* The first wait ends as soon as the guest answers, and only once. */
+static void test_first_wait_answered(void)
+{
+    QemuThread t;
+    bool answered = false;
+
+    setup();
+    start_pass();
+    qemu_thread_create(&t, "answer", later_thread,
+                       (void *)(uintptr_t)LATER_ANSWER, QEMU_THREAD_JOINABLE);
+    g_assert_cmpint(wait_first_ms(10000, true, &answered), <, 5000);
+    qemu_thread_join(&t);
+    g_assert_true(answered);
+    g_assert_cmpuint(proto.applied, ==, 1);
+    /* Later iterations of the same migration do not wait. */
+    fpb_proto_before_sync(&proto);
+    g_assert_cmpuint(fpb_proto_after_sync(&proto), !=, 0);
+    g_assert_cmpint(wait_first_ms(10000, false, &answered), <, 5000);
+}
+
+/* A silent guest costs the bound, no more. */
+static void test_first_wait_timeout(void)
+{
+    bool answered = true;
+
+    setup();
+    start_pass();
+    g_assert_cmpint(wait_first_ms(100, true, &answered), >=, 99);
+    g_assert_false(answered);
+    /* The request stays valid: a late answer is still applied. */
+    g_assert_cmpint(answer(NULL), ==, 0);
+    g_assert_cmpuint(proto.applied, ==, 1);
+}
+
+/* Unregistering, or no registration at all, ends the wait at once. */
+static void test_first_wait_unregistered(void)
+{
+    QemuThread t;
+    bool answered;
+
+    setup();
+    start_pass();
+    qemu_thread_create(&t, "unregister", later_thread,
+                       (void *)(uintptr_t)LATER_UNREGISTER,
+                       QEMU_THREAD_JOINABLE);
+    g_assert_cmpint(wait_first_ms(10000, true, &answered), <, 5000);
+    qemu_thread_join(&t);
+
+    setup();
+    g_assert_null(fpb_proto_migration_start(&proto, false, false));
+    fpb_proto_before_sync(&proto);
+    g_assert_cmpuint(fpb_proto_after_sync(&proto), ==, 0);
+    g_assert_cmpint(wait_first_ms(10000, true, &answered), <, 5000);
+    g_assert_true(answered);
+    /* Without a migration there is nothing to wait for. */
+    fpb_proto_migration_end(&proto);
+    g_assert_cmpint(wait_first_ms(10000, false, &answered), <, 5000);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -579,5 +664,9 @@ int main(int argc, char **argv)
     g_test_add_func("/fpb/hostile-chunks", test_hostile_chunks);
     g_test_add_func("/fpb/unregister-and-reset", test_unregister_and_reset);
     g_test_add_func("/fpb/rate-limit", test_rate_limit);
+    g_test_add_func("/fpb/first-wait/answered", test_first_wait_answered);
+    g_test_add_func("/fpb/first-wait/timeout", test_first_wait_timeout);
+    g_test_add_func("/fpb/first-wait/unregistered",
+                    test_first_wait_unregistered);
     return g_test_run();
 }

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Build the migration guest's initramfs (Debian 6.12 by default): the FPB
-# module, the virtio modules virtio-balloon needs, the static workloads,
-# and the command loop.  Prints its path.
+# module, the virtio modules virtio-balloon needs, the static workloads
+# (tools/testing/workloads), and the command loop.  Prints its path.
 #
 # usage: image.sh [6.12|6.1]
 set -euo pipefail
@@ -13,7 +13,7 @@ series=${1:-6.12}
 ko=$("$FPB_TOP/scripts/build-guest.sh" -k "$series")
 wl=$FPB_TOP/build/workloads
 mkdir -p "$wl"
-for w in job churn hold; do
+for w in job churn hold frag alloclat; do
 	gcc -static -O2 -Wall -Wextra -Werror -pthread -o "$wl/$w" \
 		"$FPB_TOP/tools/testing/workloads/$w.c" >&2
 done
@@ -25,5 +25,6 @@ for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev \
 done
 "$FPB_TOP/scripts/initramfs.sh" -o "$img" -k "$series" "${mods[@]}" -M "$ko" \
 	-i "$GUEST_DIR/init-migrate.sh" \
-	-f "$wl/job:/bin/job" -f "$wl/churn:/bin/churn" -f "$wl/hold:/bin/hold"
+	-f "$wl/job:/bin/job" -f "$wl/churn:/bin/churn" -f "$wl/hold:/bin/hold" \
+	-f "$wl/frag:/bin/frag" -f "$wl/alloclat:/bin/alloclat"
 echo "$img"
