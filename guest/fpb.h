@@ -45,12 +45,33 @@ struct fpb_map {
  */
 #define FPB_HOLD_BUCKETS	16
 
+/*
+ * Most blocks one pcp->lock hold covers, 0 for no bound.  Since 6.2 the
+ * allocator takes pcp->lock with interrupts on and only trylocks it where
+ * it cannot wait (its fast paths and interrupt context fall back to the
+ * buddy lists), so a hold costs nobody but the walker's own preemption
+ * latency, and the list's length, at most pcp->high, bounds it.  Before,
+ * the lock is taken with interrupts off: a hold does at most the work the
+ * allocator's own drain does per hold (pcp->batch << 5, 2016 pages with
+ * the default batch).  guest/Kbuild sets FPB_PCP_IRQS_ON from the version
+ * of the kernel built against.
+ */
+#ifndef FPB_PCP_IRQS_ON
+#define FPB_PCP_IRQS_ON		1
+#endif
+#if FPB_PCP_IRQS_ON
+#define FPB_PCP_MAX_BLOCKS	0
+#else
+#define FPB_PCP_MAX_BLOCKS	2048
+#endif
+
 struct fpb_walk_stats {
 	u64 blocks;		/* free blocks marked from the buddy lists */
 	u64 pcp_blocks;		/* free blocks marked from per-cpu lists */
 	u64 holds;		/* zone->lock acquisitions */
 	u64 max_hold_ns;	/* longest single zone->lock hold */
 	u64 max_pcp_hold_ns;	/* longest single pcp->lock hold */
+	u64 pcp_capped;		/* pcp lists cut at FPB_PCP_MAX_BLOCKS */
 	u64 lost_resumes;	/* resume point gone; list restarted */
 	u64 buddy_free;		/* NR_FREE_PAGES of the walked zones */
 	u64 hold_hist[FPB_HOLD_BUCKETS];
@@ -88,6 +109,9 @@ void fpb_walk_zone(struct zone *zone, struct fpb_map *map,
 void fpb_walk_all(struct fpb_map *map, unsigned int batch,
 		  struct fpb_walk_stats *st);
 unsigned int fpb_hold_bucket(u64 ns);
+void fpb_walk_pcp_list(struct zone *zone, struct per_cpu_pages *pcp,
+		       unsigned int pindex, unsigned int max_blocks,
+		       struct fpb_map *map, struct fpb_walk_stats *st);
 
 /* fpb_snapshot.c */
 void fpb_snapshot_begin(struct fpb_map *map);

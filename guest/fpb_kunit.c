@@ -276,6 +276,69 @@ static void fpb_test_hold_buckets(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, sum, st.holds);
 }
 
+#define FPB_PCP_TEST_PAGES	2112
+
+/*
+ * A pcp->lock hold covers the whole list, or with a bound (kernels before
+ * 6.2) that many blocks of it, the oldest (tail) first.  The list is a
+ * private one filled with pages whose references are frozen to zero, as on
+ * a real per-cpu list.
+ */
+static void fpb_test_pcp_list(struct kunit *test)
+{
+	static const unsigned int bounds[] = { 0, 2048, 1 };
+	struct fpb_map *map = test->priv;
+	struct per_cpu_pages *pcp;
+	struct page **pages;
+	int i, b, n = 0;
+
+	pcp = kunit_kzalloc(test, sizeof(*pcp), GFP_KERNEL);
+	pages = kunit_kcalloc(test, FPB_PCP_TEST_PAGES, sizeof(*pages),
+			      GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pcp);
+	KUNIT_ASSERT_NOT_NULL(test, pages);
+	spin_lock_init(&pcp->lock);
+	for (i = 0; i < NR_PCP_LISTS; i++)
+		INIT_LIST_HEAD(&pcp->lists[i]);
+	for (n = 0; n < FPB_PCP_TEST_PAGES; n++) {
+		pages[n] = alloc_page(GFP_KERNEL);
+		if (!pages[n] || !page_ref_freeze(pages[n], 1))
+			break;
+		/* Freeing adds at the head: pages[0] ends up at the tail. */
+		list_add(&pages[n]->pcp_list, &pcp->lists[0]);
+	}
+	for (b = 0; b < ARRAY_SIZE(bounds) && n == FPB_PCP_TEST_PAGES; b++) {
+		unsigned int want = bounds[b] ?: FPB_PCP_TEST_PAGES;
+		struct fpb_walk_stats st = { };
+		unsigned long marked = 0;
+
+		KUNIT_ASSERT_EQ(test, fpb_map_alloc(map, fpb_online_end_pfn()), 0);
+		KUNIT_ASSERT_EQ(test, fpb_map_cover_online(map), 0);
+		fpb_walk_pcp_list(page_zone(pages[0]), pcp, 0, bounds[b], map,
+				  &st);
+		KUNIT_EXPECT_EQ(test, st.pcp_blocks, (u64)want);
+		KUNIT_EXPECT_EQ(test, st.pcp_capped, bounds[b] ? 1ULL : 0ULL);
+		for (i = 0; i < FPB_PCP_TEST_PAGES; i++) {
+			bool m = fpb_map_test(map, page_to_pfn(pages[i]));
+
+			marked += m;
+			if (m != i < want)
+				KUNIT_FAIL(test, "bound %u: page %d (from the tail) %s",
+					   bounds[b], i, m ? "marked" : "not marked");
+		}
+		KUNIT_EXPECT_EQ(test, marked, (unsigned long)want);
+		fpb_map_free(map);
+	}
+	for (i = 0; i < n; i++) {
+		list_del(&pages[i]->pcp_list);
+		page_ref_unfreeze(pages[i], 1);
+		__free_page(pages[i]);
+	}
+	if (n < FPB_PCP_TEST_PAGES && pages[n])
+		__free_page(pages[n]);
+	KUNIT_ASSERT_EQ(test, n, FPB_PCP_TEST_PAGES);
+}
+
 /* Each snapshot starts from a cleared bitmap. */
 static void fpb_test_stale_cleared(struct kunit *test)
 {
@@ -305,6 +368,7 @@ static struct kunit_case fpb_test_cases[] = {
 	KUNIT_CASE(fpb_test_freed_marked),
 	KUNIT_CASE(fpb_test_stale_cleared),
 	KUNIT_CASE(fpb_test_hold_buckets),
+	KUNIT_CASE(fpb_test_pcp_list),
 	{}
 };
 

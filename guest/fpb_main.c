@@ -107,6 +107,7 @@ struct fpb_stats {
 	u64 lost_resumes;
 	u64 last_pcp_blocks;
 	u64 max_pcp_hold_ns;
+	u64 last_pcp_capped;
 	u64 remaps;
 	u64 hold_hist[FPB_HOLD_BUCKETS];	/* all zone->lock holds */
 };
@@ -224,6 +225,7 @@ static void fpb_account(const struct fpb_walk_stats *st, u64 walk_ns)
 	s->lost_resumes += st->lost_resumes;
 	s->last_pcp_blocks = st->pcp_blocks;
 	s->max_pcp_hold_ns = max(s->max_pcp_hold_ns, st->max_pcp_hold_ns);
+	s->last_pcp_capped = st->pcp_capped;
 	for (i = 0; i < FPB_HOLD_BUCKETS; i++)
 		s->hold_hist[i] += st->hold_hist[i];
 }
@@ -412,6 +414,8 @@ static int fpb_stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "lost_resumes %llu\n", s->lost_resumes);
 	seq_printf(m, "last_pcp_blocks %llu\n", s->last_pcp_blocks);
 	seq_printf(m, "max_pcp_hold_ns %llu\n", s->max_pcp_hold_ns);
+	seq_printf(m, "last_pcp_capped %llu\n", s->last_pcp_capped);
+	seq_printf(m, "pcp_max_blocks %u\n", FPB_PCP_MAX_BLOCKS);
 	seq_printf(m, "remaps %llu\n", s->remaps);
 	mutex_unlock(&fpb.lock);
 	return 0;

@@ -151,9 +151,47 @@ static unsigned int fpb_pcp_order(unsigned int pindex)
  * Freed pages of low orders wait on per-cpu lists before they reach the
  * buddy lists; after a job exits that can be tens of MiB per CPU.  They are
  * free just the same while pcp->lock is held: allocation takes them off
- * under that lock.  A list holds at most pcp->high pages, which bounds the
- * hold.  Remote CPUs' lists are locked the way drain_pages_zone() does.
+ * under that lock.  Remote CPUs' lists are locked the way drain_pages_zone()
+ * does, one list per hold, for FPB_PCP_MAX_BLOCKS blocks at most where that
+ * bounds the hold (see fpb.h).  A cut list cannot be resumed after the lock
+ * is dropped, so its head goes unreported: coverage, never safety.  The
+ * walk starts at the tail, where the oldest pages wait; the head's were
+ * freed last and are the next to be allocated.
  */
+void fpb_walk_pcp_list(struct zone *zone, struct per_cpu_pages *pcp,
+		       unsigned int pindex, unsigned int max_blocks,
+		       struct fpb_map *map, struct fpb_walk_stats *st)
+{
+	unsigned int order = fpb_pcp_order(pindex);
+	unsigned long flags = 0;
+	unsigned int n = 0;
+	struct page *page;
+	u64 t0, held;
+
+	if (FPB_PCP_IRQS_ON)
+		spin_lock(&pcp->lock);
+	else
+		spin_lock_irqsave(&pcp->lock, flags);
+	t0 = local_clock();
+	list_for_each_entry_reverse(page, &pcp->lists[pindex], pcp_list) {
+		if (max_blocks && n++ == max_blocks) {
+			st->pcp_capped++;
+			break;
+		}
+		/* Free pages have no references; check anyway. */
+		if (page_ref_count(page) || page_zone(page) != zone)
+			continue;
+		fpb_map_mark(map, page_to_pfn(page), 1UL << order);
+		st->pcp_blocks++;
+	}
+	held = local_clock() - t0;
+	if (FPB_PCP_IRQS_ON)
+		spin_unlock(&pcp->lock);
+	else
+		spin_unlock_irqrestore(&pcp->lock, flags);
+	st->max_pcp_hold_ns = max(st->max_pcp_hold_ns, held);
+}
+
 static void fpb_walk_pcp(struct zone *zone, struct fpb_map *map,
 			 struct fpb_walk_stats *st)
 {
@@ -161,29 +199,18 @@ static void fpb_walk_pcp(struct zone *zone, struct fpb_map *map,
 
 	for_each_possible_cpu(cpu) {
 		struct per_cpu_pages *pcp;
-		unsigned long flags;
-		u64 t0, held;
 
 		pcp = per_cpu_ptr(zone->per_cpu_pageset, cpu);
 		if (!READ_ONCE(pcp->count))
 			continue;
-		spin_lock_irqsave(&pcp->lock, flags);
-		t0 = local_clock();
 		for (pindex = 0; pindex < NR_PCP_LISTS; pindex++) {
-			unsigned int order = fpb_pcp_order(pindex);
-			struct page *page;
-
-			list_for_each_entry(page, &pcp->lists[pindex], pcp_list) {
-				/* Free pages have no references; check anyway. */
-				if (page_ref_count(page) || page_zone(page) != zone)
-					continue;
-				fpb_map_mark(map, page_to_pfn(page), 1UL << order);
-				st->pcp_blocks++;
-			}
+			/* An unlocked peek: an empty list costs no lock. */
+			if (list_empty(&pcp->lists[pindex]))
+				continue;
+			fpb_walk_pcp_list(zone, pcp, pindex,
+					  FPB_PCP_MAX_BLOCKS, map, st);
+			cond_resched();
 		}
-		held = local_clock() - t0;
-		spin_unlock_irqrestore(&pcp->lock, flags);
-		st->max_pcp_hold_ns = max(st->max_pcp_hold_ns, held);
 	}
 }
 
