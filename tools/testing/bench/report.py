@@ -158,11 +158,12 @@ def overhead_md(ov):
             w["idle_walk_ms_per_gib"], statistics.median(w["frag_walk_ms"]),
             w["frag_walk_ms_per_gib"], w["frag_nr_free"],
             w["lock_holds_per_frag_walk"], w["max_hold_us"], w["max_pcp_hold_us"]))
-    lines += ["", "zone->lock hold times, all fragmented walks of all sizes:", "",
+    lines += ["", "zone->lock hold times, every walk of every size (idle, "
+              "fragmented, the first walk of each guest included):", "",
               "| hold | holds |", "|---|---|"]
     hist = {}
     for w in ov.get("walks", []):
-        for lo, hi, n in w["holds_idle"] + w["holds_frag"]:
+        for lo, hi, n in w["holds_all"]:
             hist[(lo, hi)] = hist.get((lo, hi), 0) + n
     for (lo, hi), n in sorted(hist.items()):
         if n:
@@ -188,6 +189,25 @@ def overhead_md(ov):
     return lines
 
 
+def compact(summary):
+    """Total ms / MB sent per workload (rows) and variant (columns), for
+    the README."""
+    variants = [v for v in VARIANTS if any(r["variant"] == v for r in summary)]
+    cells = [(g, w) for g in sorted({r["size_gib"] for r in summary})
+             for w in WORKLOADS
+             if any(r["size_gib"] == g and r["workload"] == w for r in summary)]
+    lines = ["| GiB | workload | " + " | ".join(variants) + " |",
+             "|---|---|" + "---|" * len(variants)]
+    for g, w in cells:
+        row = []
+        for v in variants:
+            t = med(summary, g, w, v, "total_time_ms")
+            b = med(summary, g, w, v, "transferred_bytes")
+            row.append("-" if t is None else "%.0f ms, %.0f MB" % (t, b / 1e6))
+        lines.append("| %d | %s | %s |" % (g, w, " | ".join(row)))
+    return lines
+
+
 def write_md(out, summary, ov):
     sizes = sorted({r["size_gib"] for r in summary})
     lines = ["# FPB benchmark", "",
@@ -209,11 +229,15 @@ def write_md(out, summary, ov):
         lines += ["", "## Guest size (job50; idle plain is the floor)", ""]
         for gib in sizes:
             lines += table(summary, gib, ("idle", "job50"))[0 if gib == sizes[0] else 2:]
-    lines += ["", "## Targets", "", "| target | value | limit | |", "|---|---|---|---|"]
+    tl = ["| target | value | limit | |", "|---|---|---|---|"]
     for name, value, limit, ok in targets(summary):
-        lines.append("| %s | %s | %s | %s |" % (
+        tl.append("| %s | %s | %s | %s |" % (
             name, "-" if value is None else "%.3f" % value, "<= %.2f" % limit,
             {True: "met", False: "MISSED", None: "not measured"}[ok]))
+    lines += ["", "## Targets (medians)", ""] + tl
+    with open(os.path.join(out, "summary-short.md"), "w") as f:
+        f.write("\n".join(["Total time and bytes sent, medians:", ""] + compact(summary)
+                          + ["", "Targets:", ""] + tl) + "\n")
     if ov:
         lines += [""] + overhead_md(ov)
     lines += ["", "Charts: bytes.png, time.png, size.png."]

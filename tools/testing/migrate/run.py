@@ -128,6 +128,7 @@ def print_table(records):
     cols = [("variant", "variant", "%-13s"),
             ("total ms", "total_time_ms", "%9s"),
             ("down ms", "downtime_ms", "%8s"),
+            ("setup ms", "setup_time_ms", "%8s"),
             ("MB sent", "transferred_bytes", "%8s"),
             ("data pages", "normal_pages", "%10s"),
             ("zero pages", "zero_pages", "%10s"),
