@@ -252,7 +252,7 @@ def plot(out, summary):
                  if any(r["workload"] == w and r["size_gib"] == BASE_GIB for r in summary)]
     dat = os.path.join(out, "bars.dat")
     with open(dat, "w") as f:
-        f.write("workload " + " ".join(variants) + " " +
+        f.write("# workload " + " ".join(variants) + " " +
                 " ".join(v + "_t" for v in variants) + "\n")
         for w in workloads:
             b = [med(summary, BASE_GIB, w, v, "transferred_bytes") for v in variants]
@@ -262,7 +262,7 @@ def plot(out, summary):
     sizes = sorted({r["size_gib"] for r in summary})
     sdat = os.path.join(out, "size.dat")
     with open(sdat, "w") as f:
-        f.write("gib " + " ".join(variants) + " " + " ".join(v + "_MB" for v in variants)
+        f.write("# gib " + " ".join(variants) + " " + " ".join(v + "_MB" for v in variants)
                 + " idle_t idle_MB\n")
         for gib in sizes:
             t = [med(summary, gib, "job50", v, "total_time_ms") for v in variants]
@@ -278,7 +278,8 @@ def plot(out, summary):
           "set style data histograms", "set style histogram clustered gap 1",
           "set style fill solid 0.8 border -1", "set key top left",
           "set grid ytics", "set yrange [0:*]"]
-    gp += ["set output '%s'" % os.path.join(out, "bytes.png"),
+    gp += ["set xrange [-0.5:%f]" % (len(workloads) - 0.5),
+           "set output '%s'" % os.path.join(out, "bytes.png"),
            "set title 'Transferred MB, %d GiB guest (median)'" % BASE_GIB,
            "set ylabel 'MB'",
            "plot " + ", ".join("'%s' using %d:xtic(1) title '%s'" % (dat, i + 2, v)
@@ -288,7 +289,7 @@ def plot(out, summary):
            "set ylabel 'ms'",
            "plot " + ", ".join("'%s' using %d:xtic(1) title '%s'" % (dat, nv + i + 2, v)
                                for i, v in enumerate(variants))]
-    gp += ["set terminal pngcairo size 1200,500 noenhanced",
+    gp += ["set terminal pngcairo size 1200,500 noenhanced", "set autoscale x",
            "set output '%s'" % os.path.join(out, "size.png"),
            "set style data linespoints", "set multiplot layout 1,2",
            "set xlabel 'guest GiB'", "set xtics (%s)" % ", ".join(str(s) for s in sizes),
