@@ -9,7 +9,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-out=${1:-$FPB_TOP/build/qemu-patches}
+out=$(realpath -m "${1:-$FPB_TOP/build/qemu-patches}")
 pristine=$("$FPB_TOP/scripts/qemu-build.sh" -P | tail -n1)
 [ -d "$pristine" ] || die "no pristine QEMU tree"
 
@@ -108,7 +108,11 @@ A snapshot whose request was issued before the latest sync is discarded,
 and request, sync and apply are serialised by a mutex taken in the
 BEFORE_BITMAP_SYNC notifier: a sync in between could already have moved
 a write made after the snapshot into the migration bitmap.  The
-migration never waits for the guest.  FPB stays off with postcopy-ram
+migration waits for the guest once, boundedly: ram_save_iterate() holds
+the first pass back until the first answer arrives or fpb-first-wait-ms
+passes, since whatever it sends before then is sent even if free; no sync
+can run meanwhile, the waiting thread being the one that syncs.  FPB
+stays off with postcopy-ram
 (its discard pass syncs outside the notifiers) and background-snapshot.
 
 fpb-validate.c checks everything the guest wrote and depends on nothing
@@ -132,7 +136,9 @@ commit "target/i386: add the kvm-pv-fpb paravirtual feature" \
 -cpu host or max.  Under KVM the bit is offered only when the kernel
 accepts KVM_HC_FPB in KVM_CAP_EXIT_HYPERCALL; QEMU then enables that
 exit (kvm_enable_hypercall() now keeps bits enabled earlier, such as
-SEV-SNP's KVM_HC_MAP_GPA_RANGE) and hands the hypercall to FPB." \
+SEV-SNP's KVM_HC_MAP_GPA_RANGE) and hands the hypercall to FPB.
+fpb-first-wait-ms (default 1000, at most 60000) bounds the wait for the
+guest's first snapshot of a migration." \
 	0004-target-i386-kvm-pv-fpb.patch
 
 commit "target/i386/tcg: emulate KVM hypercalls for kvm-pv-fpb" \

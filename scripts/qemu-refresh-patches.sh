@@ -21,11 +21,28 @@ emit() {
 		HEAD -- "$@" >"$out/$name.patch"
 	[ -s "$out/$name.patch" ] || die "$name.patch: no changes in $*"
 }
+# ram.c's call into FPB belongs to the commit that adds FPB (0002), the
+# rest of ram.c to 0001, so that every commit of the series builds.
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+awk '/^#include "migration\/fpb.h"$/ { next }
+     /Let the guest.s first free page bitmap arrive/ { skip = 3 }
+     skip { skip--; next }
+     { print }' "$tree/migration/ram.c" >"$tmp/ram.c"
+ram_diff() { # FROM TO
+	diff -u -p --label a/migration/ram.c --label b/migration/ram.c "$1" "$2" || true
+}
+
 rm -f "$out"/*.patch
 emit 0001-migration-ram-hint-count-and-arm \
-	include/migration/misc.h migration/ram.c migration/ram.h
+	include/migration/misc.h migration/ram.h
+(cd "$tree" && git show HEAD:migration/ram.c) >"$tmp/ram.orig.c"
+ram_diff "$tmp/ram.orig.c" "$tmp/ram.c" >>"$out/0001-migration-ram-hint-count-and-arm.patch"
 emit 0002-migration-fpb-build \
 	migration/meson.build migration/trace-events tests/unit/meson.build
+ram_diff "$tmp/ram.c" "$tree/migration/ram.c" >>"$out/0002-migration-fpb-build.patch"
+grep -q fpb_wait_first_snapshot "$out/0002-migration-fpb-build.patch" ||
+	die "ram.c's FPB hook not found: update the split above"
 emit 0003-migration-fpb-stats \
 	qapi/migration.json migration/migration.c migration/migration-hmp-cmds.c
 emit 0004-target-i386-kvm-pv-fpb \
