@@ -24,7 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "migrate"))
 import fpbmig  # noqa: E402
 import run as mig  # noqa: E402
-from fpbmig import HarnessError, VM, progress, summarize  # noqa: E402
+from fpbmig import HarnessError, VM, progress  # noqa: E402
 
 TOP = mig.TOP
 
@@ -89,64 +89,36 @@ def verify(vm, workload):
     return None
 
 
-def guest_stats(vm):
-    out = vm.check("cat /sys/kernel/debug/fpb/stats")
-    st = {}
-    for line in out.splitlines():
-        k, _, v = line.strip().partition(" ")
-        if v.isdigit():
-            st[k] = int(v)
-    return st
-
-
-def migrate_timed(src, dst):
-    """Migrate at full speed; also time the first applied FPB snapshot,
-    polling query-migrate every 10 ms from the migrate command."""
-    cpu0 = fpbmig.start_migration(src, dst, params={"max-bandwidth": 0})
-    t0 = time.monotonic()
-    first = None
-    deadline = t0 + 1200
-    while True:
-        info = src.qmp.cmd("query-migrate")
-        if first is None and info.get("ram", {}).get("fpb-snapshots-applied", 0):
-            first = (time.monotonic() - t0) * 1000
-        if info.get("status") in ("completed", "failed", "cancelled"):
-            break
-        if time.monotonic() > deadline:
-            break
-        time.sleep(0.01)
-    info = fpbmig.wait_migration(src, dst, cpu0, timeout=60)
-    return info, first
-
-
 def one_run(opts, rundir, gib, workload, variant, rep):
     boot_variant, append = VARIANTS[variant]
-    o = opts_for(opts, gib)
-    src = mig.boot(o, rundir, boot_variant, append=append)
-    dst = None
-    try:
-        notes = prepare(src, workload, variant)
-        dst = VM(o.qemu, "dst", mig.vm_args(o, boot_variant, append), rundir,
-                 incoming=True)
-        info, first = migrate_timed(src, dst)
-        rec = summarize(variant, info, workload=workload, size_gib=gib, rep=rep)
-        rec["first_apply_ms"] = None if first is None else round(first, 1)
-        rec.update(notes)
-        src.kill()
-        dst.buf = b""
-        rec["verified"] = verify(dst, workload)
+    first = []
+    extra = {}
+
+    def on_info(info, elapsed):
+        # The first snapshot applied, timed from the migrate command.
+        if not first and info.get("ram", {}).get("fpb-snapshots-applied", 0):
+            first.append(elapsed * 1000)
+
+    def verify_dst(vm):
+        extra["verified"] = verify(vm, workload)
         if variant == "fpb":
-            st = guest_stats(dst)
-            rec["guest_snapshots"] = st.get("snapshots")
-            rec["guest_max_walk_ms"] = st.get("max_walk_ns", 0) / 1e6
-            rec["guest_max_hold_us"] = st.get("max_hold_ns", 0) / 1e3
-            rec["guest_lock_holds"] = st.get("lock_holds")
-        mig.check_dmesg(dst)
-        return rec
-    finally:
-        src.kill()
-        if dst:
-            dst.kill()
+            st = mig.fpb_stats(vm)
+            extra["guest_snapshots"] = st.get("snapshots")
+            extra["guest_max_walk_ms"] = st.get("max_walk_ns", 0) / 1e6
+            extra["guest_max_hold_us"] = st.get("max_hold_ns", 0) / 1e3
+            extra["guest_lock_holds"] = st.get("lock_holds")
+
+    notes = {}
+    rec, dst = mig.one_migration(
+        opts_for(opts, gib), rundir, boot_variant,
+        prepare=lambda vm: notes.update(prepare(vm, workload, variant)),
+        verify=verify_dst, append=append, on_info=on_info)
+    dst.kill()
+    rec.update(variant=variant, workload=workload, size_gib=gib, rep=rep,
+               first_apply_ms=round(first[0], 1) if first else None)
+    rec.update(notes)
+    rec.update(extra)
+    return rec
 
 
 def cells(opts):
@@ -214,7 +186,7 @@ def walks(vm, n):
     ms = []
     for _ in range(n):
         vm.check(SNAP)
-        ms.append(guest_stats(vm)["last_walk_ns"] / 1e6)
+        ms.append(mig.fpb_stats(vm)["last_walk_ns"] / 1e6)
     return ms
 
 
@@ -238,10 +210,10 @@ def overhead_walks(opts, rundir, gib):
         vm.check("/bin/frag %d > /mnt/tmp/frag.out 2>&1 & "
                  "while ! grep -q holding /mnt/tmp/frag.out; do sleep 0.2; done"
                  % FRAG_PCT, timeout=900)
-        st0 = guest_stats(vm)
+        st0 = mig.fpb_stats(vm)
         frag = walks(vm, opts.walks)
         h2 = holds(vm)
-        st = guest_stats(vm)
+        st = mig.fpb_stats(vm)
         rec = {
             "size_gib": gib,
             "idle_walk_ms": idle,
@@ -285,12 +257,12 @@ def alloc_latency(vm, opts):
     vm.check("/bin/alloclat 2 64", timeout=600)
     for _ in range(opts.alloc_reps):
         res["quiet"].append(alloclat(vm, opts))
-        before = guest_stats(vm)["snapshots"]
+        before = mig.fpb_stats(vm)["snapshots"]
         vm.check("(while :; do %s; done) >/dev/null 2>&1 & echo $! > /mnt/tmp/loop.pid"
                  % SNAP)
         res["snapshots"].append(alloclat(vm, opts))
         vm.check("kill $(cat /mnt/tmp/loop.pid); sleep 0.5")
-        res["snapshots_taken"].append(guest_stats(vm)["snapshots"] - before)
+        res["snapshots_taken"].append(mig.fpb_stats(vm)["snapshots"] - before)
     return res
 
 

@@ -206,10 +206,10 @@ def free_port():
     return port
 
 
-def migrate(src, dst, caps=(), params=None, timeout=600):
+def migrate(src, dst, caps=(), params=None, timeout=600, on_info=None):
     """Migrate src to dst; return the final query-migrate and CPU figures."""
     return wait_migration(src, dst, start_migration(src, dst, caps, params),
-                          timeout)
+                          timeout, on_info)
 
 
 def start_migration(src, dst, caps=(), params=None):
@@ -230,13 +230,18 @@ def start_migration(src, dst, caps=(), params=None):
                 raise
     cpu0 = (src.cpu_seconds(), dst.cpu_seconds())
     src.qmp.cmd("migrate", uri="tcp:127.0.0.1:%d" % port)
-    return cpu0
+    return cpu0, time.monotonic()
 
 
-def wait_migration(src, dst, cpu0, timeout=600):
+def wait_migration(src, dst, started, timeout=600, on_info=None):
+    """Poll query-migrate until the end; on_info(info, seconds since the
+    migrate command), if given, sees every answer (every 10 ms then)."""
+    cpu0, t0 = started
     deadline = time.monotonic() + timeout
     while True:
         info = src.qmp.cmd("query-migrate")
+        if on_info:
+            on_info(info, time.monotonic() - t0)
         status = info.get("status")
         if status == "completed":
             break
@@ -245,7 +250,7 @@ def wait_migration(src, dst, cpu0, timeout=600):
         if time.monotonic() > deadline:
             src.qmp.cmd("migrate_cancel")
             raise HarnessError("migration did not complete in %ss" % timeout)
-        time.sleep(0.05)
+        time.sleep(0.01 if on_info else 0.05)
     # The destination runs once it has loaded everything.
     deadline = time.monotonic() + 60
     while dst.qmp.cmd("query-status")["status"] != "running":

@@ -46,13 +46,21 @@ def boot(opts, rundir, variant, name="src", append=""):
     return vm
 
 
-def fpb_stat(vm, key):
-    out = vm.check("cat /sys/kernel/debug/fpb/stats")
-    for line in out.splitlines():
+def fpb_stats(vm):
+    """The guest's debugfs fpb/stats, numeric fields only."""
+    st = {}
+    for line in vm.check("cat /sys/kernel/debug/fpb/stats").splitlines():
         k, _, v = line.strip().partition(" ")
-        if k == key:
-            return int(v)
-    raise HarnessError("no %s in fpb stats" % key)
+        if v.isdigit():
+            st[k] = int(v)
+    return st
+
+
+def fpb_stat(vm, key):
+    st = fpb_stats(vm)
+    if key not in st:
+        raise HarnessError("no %s in fpb stats" % key)
+    return st[key]
 
 
 def check_dmesg(vm):
@@ -62,7 +70,7 @@ def check_dmesg(vm):
 
 
 def one_migration(opts, rundir, variant, prepare=None, verify=None,
-                  caps=(), params=None, append=""):
+                  caps=(), params=None, append="", on_info=None):
     """Boot, prepare, migrate to a fresh destination, verify; one record."""
     boot_variant = "plain" if variant == "idle" else variant
     src = boot(opts, rundir, boot_variant, append=append)
@@ -73,7 +81,8 @@ def one_migration(opts, rundir, variant, prepare=None, verify=None,
         dst = VM(opts.qemu, "dst", vm_args(opts, boot_variant, append), rundir,
                  incoming=True)
         limit = {"max-bandwidth": getattr(opts, "bandwidth", 0)}
-        info = migrate(src, dst, caps=caps, params=dict(limit, **(params or {})))
+        info = migrate(src, dst, caps=caps, params=dict(limit, **(params or {})),
+                       on_info=on_info)
         rec = summarize(variant, info)
         rec["info_migrate"] = src.qmp.cmd("human-monitor-command",
                                           **{"command-line": "info migrate"})
