@@ -7,6 +7,15 @@ FPB_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 mkdir -p "$FPB_CACHE"
 
 die() { echo "${0##*/}: error: $*" >&2; exit 1; }
+
+# A command that fails under set -e would otherwise end the script without a
+# word: name the script, the line and the command.  -E carries the trap into
+# functions and subshells.
+set -E
+trap 'fpb_err_trap $? "$LINENO" "$BASH_COMMAND"' ERR
+fpb_err_trap() {
+	echo "${0##*/}: line $2: '$3' failed (exit $1)" >&2
+}
 progress() { echo ">>> $*" >&2; }
 
 # Newest Debian package matching an anchored regexp, e.g. the newest 6.12
@@ -44,4 +53,17 @@ fetch_deb() {
 		f=$(ls "$dir/${pkg}_"*.deb | sort -V | tail -n1)
 	fi
 	echo "$f"
+}
+
+# Remove all but the KEEP most recently used build keys under DIR (its
+# subdirectories other than pristine/ and unpatched/).
+prune_old_keys() {
+	local dir=$1 keep=$2 d n=0
+	while IFS= read -r d; do
+		case ${d%/} in
+		*/pristine | */unpatched) continue ;;
+		esac
+		n=$((n + 1))
+		[ "$n" -le "$keep" ] || rm -rf "$d"
+	done < <(ls -1dt "$dir"/*/ 2>/dev/null)
 }

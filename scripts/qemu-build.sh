@@ -71,9 +71,7 @@ key="$top/$hash"
 src="$key/src"
 if [ ! -e "$src/.fpb-patched" ]; then
 	# Each key is ~700 MB: keep the two used last besides the new one.
-	ls -1dt "$top"/*/ 2>/dev/null | grep -Ev '/(pristine|unpatched)/$' |
-		tail -n +3 |
-		xargs -r rm -rf
+	prune_old_keys "$top" 2
 	progress "laying qemu/ over the source in $src"
 	rm -rf "$src"
 	mkdir -p "$key"
