@@ -1,20 +1,28 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
 # Shared by FPB's scripts: where the cache lives and which Debian builds to use.
 # Heavy artefacts live in $FPB_CACHE, outside the clone, keyed by their inputs.
 
 FPB_CACHE=${FPB_CACHE:-/var/cache/fpb}
+# Used by the scripts that source this file, not here.
+# shellcheck disable=SC2034
 FPB_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-mkdir -p "$FPB_CACHE"
+# Created on first use; a build that needs no cache (build-guest.sh -d KDIR,
+# as a user without write access to it) must not fail here.
+mkdir -p "$FPB_CACHE" 2>/dev/null || true
 
 die() { echo "${0##*/}: error: $*" >&2; exit 1; }
 
 # A command that fails under set -e would otherwise end the script without a
 # word: name the script, the line and the command.  -E carries the trap into
-# functions and subshells.
+# functions, command substitutions and subshells.
 set -E
 trap 'fpb_err_trap $? "$LINENO" "$BASH_COMMAND"' ERR
 fpb_err_trap() {
-	echo "${0##*/}: line $2: '$3' failed (exit $1)" >&2
+	# Without errexit the script handles the status itself: stay quiet.
+	case $- in
+	*e*) echo "${0##*/}: line $2: '$3' failed (exit $1)" >&2 ;;
+	esac
 }
 progress() { echo ">>> $*" >&2; }
 
@@ -46,10 +54,15 @@ kver_61() {
 fetch_deb() {
 	local pkg=$1 dir="$FPB_CACHE/debs" f
 	mkdir -p "$dir"
+	# The newest by version.  ls, not a bare glob: no match must print
+	# nothing; Debian's file names have no whitespace.
+	# shellcheck disable=SC2012
 	f=$(ls "$dir/${pkg}_"*.deb 2>/dev/null | sort -V | tail -n1)
 	if [ -z "$f" ]; then
 		(cd "$dir" && apt-get download -q "$pkg" >/dev/null) ||
 			die "apt-get download $pkg failed"
+		# Debian's file names have no whitespace.
+		# shellcheck disable=SC2012
 		f=$(ls "$dir/${pkg}_"*.deb | sort -V | tail -n1)
 	fi
 	echo "$f"

@@ -3,8 +3,9 @@
  * FPB: the free page bitmap a KVM guest publishes so that live migration
  * can skip its free pages.
  *
- * This file is the single source of truth for the ABI.  The copies in the
- * KVM and QEMU patches are checked against it by tools/testing/abi-drift.
+ * This file is the single source of truth for the ABI.  The suites
+ * kvm-abi-drift and qemu-abi-drift (tools/testing/suites/) fail when the
+ * KVM series or QEMU's copy says something else.
  * Documentation/virt/kvm/fpb-abi.rst explains every field and the rules
  * that keep a snapshot safe.
  */

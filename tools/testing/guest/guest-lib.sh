@@ -5,14 +5,15 @@
 # test programs, make an initramfs, boot it, and turn the guest's result
 # lines into TAP.
 #
-# Inside the guest, /lib/fpb/t.sh gives `t NAME CMD...` (prints
-# "ok - NAME" or "not ok - NAME") and the kselftest binaries print TAP;
-# fpb_tap renumbers every such line so the suite prints one plan-less TAP
-# stream.
+# Inside the guest, /lib/fpb/tap.sh (tools/testing/lib/tap.sh) gives
+# tap_run and the kselftest binaries print TAP; fpb_tap relays every such
+# line into the suite's own TAP stream.
 
 . "$(dirname "${BASH_SOURCE[0]}")/../../../scripts/lib.sh"
+. "$FPB_TOP/tools/testing/lib/tap.sh"
 
 GUEST_DIR=$FPB_TOP/tools/testing/guest
+TAP_SH=$FPB_TOP/tools/testing/lib/tap.sh
 SELFTESTS=$FPB_TOP/tools/testing/selftests
 
 # Build the kselftest programs statically against the kernel's kselftest.h.
@@ -27,19 +28,14 @@ build_selftests() {
 	echo "$out/fpb_test"
 }
 
-# fpb_tap < console: renumber the guest's result lines, pass comments.
+# fpb_tap CONSOLE: relay the guest's result lines and comments into this
+# suite's TAP stream, then check that the guest's script ran to its end.
 fpb_tap() {
-	awk '
-	/^(not )?ok / {
-		n++
-		sub(/^ok [0-9]* ?-? ?/, "ok " n " - ")
-		sub(/^not ok [0-9]* ?-? ?/, "not ok " n " - ")
-		print; next
-	}
-	/^# / { print; next }
-	/FPB-GUEST-DONE/ { done = 1 }
-	END {
-		if (!done) { n++; print "not ok " n " - guest ran to the end" }
-		else { n++; print "ok " n " - guest ran to the end" }
-	}'
+	tap_relay < <(tr -d '\r' <"$1" | grep -E '^((not )?ok |# )')
+	if grep -q FPB-GUEST-DONE "$1"; then
+		tap_ok "guest ran to the end"
+	else
+		tap_fail "guest ran to the end"
+		tail -n 30 "$1" | tap_diag
+	fi
 }

@@ -12,11 +12,13 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                "..", "migrate"))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "migrate"))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 import fpbmig  # noqa: E402
 import run  # noqa: E402
 from fpbmig import VM, HarnessError  # noqa: E402
+from fpbtap import Tap  # noqa: E402
 
 
 class Opts:
@@ -82,15 +84,7 @@ def main():
     opts.qemu, opts.kimg, opts.image = sys.argv[1:4]
     opts.mem = sys.argv[4] if len(sys.argv) > 4 else "1G"
     rundir = tempfile.mkdtemp(prefix="fpb-mig-")
-    n = 0
-    failed = 0
-
-    def result(ok, what):
-        nonlocal n, failed
-        n += 1
-        failed += not ok
-        print("%s %d - %s" % ("ok" if ok else "not ok", n, what), flush=True)
-
+    tap = Tap()
     try:
         out = {}
 
@@ -101,21 +95,20 @@ def main():
                                      caps=("multifd",),
                                      params={"max-bandwidth": BANDWIDTH})
         dst.kill()
-        result(True, "multifd: churn verifies on the destination")
-        result(rec["fpb_skipped_pages"] > 0,
+        tap.ok(True, "multifd: churn verifies on the destination")
+        tap.ok(rec["fpb_skipped_pages"] > 0,
                "multifd: FPB skipped %s pages" % rec["fpb_skipped_pages"])
     except HarnessError as e:
-        result(False, "multifd: %s" % e)
+        tap.ok(False, "multifd: %s" % e)
     for caps, name in (((), "file:"), (("mapped-ram",), "file: mapped-ram")):
         try:
             skipped, churn = via_file(opts, rundir, caps)
-            result(True, "%s churn verifies after restore" % name)
-            result(skipped > 0, "%s FPB skipped %s pages" % (name, skipped))
+            tap.ok(True, "%s churn verifies after restore" % name)
+            tap.ok(skipped > 0, "%s FPB skipped %s pages" % (name, skipped))
         except HarnessError as e:
-            result(False, "%s %s" % (name, e))
-    print("1..%d" % n)
-    print("# logs in %s" % rundir)
-    return 1 if failed else 0
+            tap.ok(False, "%s %s" % (name, e))
+    tap.diag("logs in %s" % rundir)
+    return tap.done()
 
 
 if __name__ == "__main__":
