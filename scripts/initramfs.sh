@@ -14,7 +14,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-out= series=6.12 init= mods=() kos=() files=()
+out='' series=6.12 init='' mods=() kos=() files=()
 while getopts "o:k:i:m:M:f:" opt; do
 	case $opt in
 	o) out=$OPTARG ;;
@@ -26,7 +26,7 @@ while getopts "o:k:i:m:M:f:" opt; do
 	*) die "bad option" ;;
 	esac
 done
-[ -n "$out" ] && [ -n "$init" ] || die "usage: -o OUT -i INIT required"
+[[ -n $out && -n $init ]] || die "usage: -o OUT -i INIT required"
 [ -x /bin/busybox ] || die "busybox-static missing (run scripts/setup.sh)"
 
 kimg=$("$(dirname "$0")/kimage.sh" "$series")

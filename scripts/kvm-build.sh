@@ -18,7 +18,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-unpatched= sparse=
+unpatched='' sparse=''
 while getopts "us" opt; do
 	case $opt in
 	u) unpatched=1 ;;
@@ -103,5 +103,5 @@ for m in kvm kvm-amd kvm-intel; do
 	cp "$bld/arch/x86/kvm/$m.ko" "$out/" || die "$m.ko was not built"
 done
 touch "$out/.done"
-ls -dt "$FPB_CACHE"/kvm/modules/*/ | tail -n +6 | xargs -r rm -rf
+prune_old_keys "$FPB_CACHE/kvm/modules" 5
 echo "$out"

@@ -12,7 +12,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-unpatched= secs=900
+unpatched='' secs=900
 while getopts "ut:" opt; do
 	case $opt in
 	u) unpatched=1 ;;
@@ -28,7 +28,7 @@ if [ -n "$unpatched" ]; then
 else
 	mods=$("$(dirname "$0")/kvm-build.sh" | tail -n1)
 fi
-[ -e "$mods/kvm.ko" ] && [ -e "$mods/kvm-amd.ko" ] || die "no KVM modules in $mods"
+[[ -e $mods/kvm.ko && -e $mods/kvm-amd.ko ]] || die "no KVM modules in $mods"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -28,12 +28,12 @@ series=()
 while read -r p files; do
 	case "$p" in '' | '#'*) continue ;; esac
 	series+=("$p")
-	for f in $(sed -n 's|^+++ b/\([^[:space:]]*\).*|\1|p' "$FPB_TOP/kvm/patches/$p"); do
+	while read -r f; do
 		if [ -e "$src/$f" ] && [ ! -e "$repo/$f" ]; then
 			mkdir -p "$repo/$(dirname "$f")"
 			cp "$src/$f" "$repo/$f"
 		fi
-	done
+	done < <(sed -n 's|^+++ b/\([^[:space:]]*\).*|\1|p' "$FPB_TOP/kvm/patches/$p")
 done <"$FPB_TOP/kvm/series"
 git_ add -A
 git_ commit -q -m "linux-source-6.12 $(basename "$(dirname "$src")"), files the series touches"

@@ -81,5 +81,5 @@ rm -rf "$out"
 mkdir -p "$out"
 cp "${targets[@]}" "$out/"
 touch "$out/.done"
-ls -dt "$FPB_CACHE"/kvm/selftests/*/ | tail -n +6 | xargs -r rm -rf
+prune_old_keys "$FPB_CACHE/kvm/selftests" 5
 echo "$out"

@@ -37,11 +37,11 @@ if [ ! -e "$out/.done" ]; then
 		case "$p" in '' | '#'*) continue ;; esac
 		patch="$FPB_TOP/kvm/patches/$p"
 		[ -e "$patch" ] || die "kvm/series names missing $p"
-		for f in $(sed -n 's|^+++ b/\([^[:space:]]*\).*|\1|p' "$patch"); do
+		while read -r f; do
 			[ -e "$out/linux/$f" ] || continue
 			cp --remove-destination "$out/linux/$f" "$out/linux/$f.tmp"
 			mv "$out/linux/$f.tmp" "$out/linux/$f"
-		done
+		done < <(sed -n 's|^+++ b/\([^[:space:]]*\).*|\1|p' "$patch")
 		patch -d "$out/linux" -p1 -s --no-backup-if-mismatch -i "$patch" ||
 			die "$p does not apply"
 		for f in $files; do
@@ -52,6 +52,6 @@ if [ ! -e "$out/.done" ]; then
 	done <"$FPB_TOP/kvm/series"
 	touch "$out/.done"
 	# Keep the three newest trees; each is mostly hard links anyway.
-	ls -dt "$FPB_CACHE"/kvm/tree/*/ | tail -n +4 | xargs -r rm -rf
+	prune_old_keys "$FPB_CACHE/kvm/tree" 3
 fi
 echo "$out/linux"

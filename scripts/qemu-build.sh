@@ -18,7 +18,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-prepare_only= pristine_only= unpatched= target=qemu-system-x86_64
+prepare_only='' pristine_only='' unpatched='' target=qemu-system-x86_64
 while getopts "pPut:" opt; do
 	case $opt in
 	p) prepare_only=1 ;;
@@ -31,11 +31,16 @@ done
 
 srcdir="$FPB_CACHE/qemu-src"
 mkdir -p "$srcdir"
+# The newest .dsc by version.  ls, not a bare glob: no match must print
+# nothing; Debian's file names have no whitespace.
+# shellcheck disable=SC2012
 dsc=$(ls "$srcdir"/qemu_*.dsc 2>/dev/null | sort -V | tail -n1 || true)
 if [ -z "$dsc" ]; then
 	progress "downloading the qemu source package from trixie"
 	(cd "$srcdir" && apt-get source -q --download-only qemu/trixie >/dev/null) ||
 		die "apt-get source qemu/trixie failed (deb-src trixie configured? run scripts/setup.sh)"
+	# Debian's file names have no whitespace.
+	# shellcheck disable=SC2012
 	dsc=$(ls "$srcdir"/qemu_*.dsc | sort -V | tail -n1)
 fi
 ver=$(sed -n 's/^Version: //p' "$dsc")
@@ -80,7 +85,8 @@ if [ ! -e "$src/.fpb-patched" ]; then
 	(cd "$FPB_TOP/qemu" && find . -type f ! -path './patches/*' \
 		! -name README.md -print0 | cpio -0 -pdm --quiet "$src.tmp")
 	[ -n "$unpatched" ] ||
-	for p in $(ls "$FPB_TOP"/qemu/patches/*.patch 2>/dev/null | sort); do
+	for p in "$FPB_TOP"/qemu/patches/*.patch; do
+		[ -e "$p" ] || continue
 		patch -d "$src.tmp" -p1 -s -N --no-backup-if-mismatch <"$p" >/dev/null ||
 			die "qemu/patches/${p##*/} does not apply to qemu $ver"
 	done

@@ -50,7 +50,9 @@ emit 0004-target-i386-kvm-pv-fpb \
 emit 0005-target-i386-tcg-kvm-hypercall \
 	target/i386/helper.h target/i386/tcg/translate.c \
 	target/i386/tcg/system/meson.build
-left=$(git -C "$tree" diff --name-only HEAD -- $(
-	cd "$out" && cat ./*.patch | sed -n 's@^+++ b/@@p' | sed 's/^/:!/'))
+# Every file the patches touch, as an exclusion pathspec.
+mapfile -t covered < <(
+	cd "$out" && cat ./*.patch | sed -n 's@^+++ b/@@p' | sed 's/^/:!/')
+left=$(git -C "$tree" diff --name-only HEAD -- "${covered[@]}")
 [ -z "$left" ] || die "edits not in any patch: $left"
 ls "$out"

@@ -10,7 +10,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 series=6.12 qemu=${FPB_QEMU:-qemu-system-x86_64} mem=1G cpus=1 secs=600
-append= initrd=
+append='' initrd=''
 while getopts "k:q:m:c:t:a:r:" opt; do
 	case $opt in
 	k) series=$OPTARG ;;

@@ -4,10 +4,10 @@
 # Install everything FPB needs from Debian on a fresh bookworm machine.
 # Idempotent: a stamp keyed by this file's hash skips the work next time.
 set -euo pipefail
+. "$(dirname "$0")/lib.sh"
 
-CACHE=${FPB_CACHE:-/var/cache/fpb}
-mkdir -p "$CACHE"
-stamp="$CACHE/setup.$(sha256sum "$0" | cut -c1-16).done"
+mkdir -p "$FPB_CACHE"
+stamp="$FPB_CACHE/setup.$(sha256sum "$0" | cut -c1-16).done"
 [ -e "$stamp" ] && exit 0
 
 say() { echo "setup: $*" >&2; }
@@ -49,7 +49,7 @@ pkgs=(
 	ninja-build pkg-config libglib2.0-dev libpixman-1-dev
 	libslirp-dev zlib1g-dev ccache
 	seabios qemu-system-data ipxe-qemu qemu-system-x86
-	gnuplot-nox jq socat perl dwarves
+	gnuplot-nox jq socat perl dwarves shellcheck
 )
 say "installing ${#pkgs[@]} packages"
 apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null

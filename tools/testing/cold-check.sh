@@ -19,7 +19,7 @@
 set -euo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 
-cache= keep=
+cache='' keep=''
 while getopts "c:k" opt; do
 	case $opt in
 	c) cache=$OPTARG ;;

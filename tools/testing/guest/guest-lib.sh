@@ -12,7 +12,9 @@
 . "$(dirname "${BASH_SOURCE[0]}")/../../../scripts/lib.sh"
 . "$FPB_TOP/tools/testing/lib/tap.sh"
 
+# shellcheck disable=SC2034 # for the suites that source this file
 GUEST_DIR=$FPB_TOP/tools/testing/guest
+# shellcheck disable=SC2034 # installed as /lib/fpb/tap.sh in test guests
 TAP_SH=$FPB_TOP/tools/testing/lib/tap.sh
 SELFTESTS=$FPB_TOP/tools/testing/selftests
 

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 # Guest side of the guest-kselftest suite (appended to /init).
+# shellcheck source=tools/testing/lib/tap.sh
 . /lib/fpb/tap.sh
 ko=/lib/fpb/fpb.ko
 

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Guest side of the guest-refusals suite: booted once per setting that makes
 # skipping free pages wrong; the module must refuse with a clear line.
+# shellcheck source=tools/testing/lib/tap.sh
 . /lib/fpb/tap.sh
 ko=/lib/fpb/fpb.ko
 
