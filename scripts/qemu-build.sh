@@ -102,7 +102,9 @@ touch "$key"	# most recently used, for the pruning above
 build="$key/build"
 bin="$build/$target"
 # ccache: paths relative to the key dir, so a new key still hits the cache.
+# It lives in the cache too, so that an empty FPB_CACHE is really cold.
 export CCACHE_BASEDIR="$key" CCACHE_NOHASHDIR=1
+export CCACHE_DIR=${CCACHE_DIR:-$FPB_CACHE/ccache}
 if [ ! -e "$build/build.ninja" ]; then
 	progress "configuring qemu $ver in $build"
 	rm -rf "$build"

@@ -13,7 +13,8 @@
 #   -k        keep the clone and the cache
 #
 # Debian packages and source tarballs already downloaded by apt are reused
-# (apt's own archive cache); nothing built is.  Each phase's wall time and
+# (apt's own archive cache); nothing built is: ccache lives in FPB_CACHE
+# too (scripts/qemu-build.sh).  Each phase's wall time and
 # exit status go to the summary printed at the end and to
 # $out/summary.txt.
 set -euo pipefail
@@ -47,7 +48,8 @@ for t in "$@"; do
 	progress "make $t (FPB_CACHE=$cache), log in $out/$t.log"
 	start=$(date +%s)
 	trc=0
-	(cd "$out/clone" && FPB_CACHE=$cache make "$t") >"$out/$t.log" 2>&1 ||
+	(cd "$out/clone" && env -u CCACHE_DIR FPB_CACHE="$cache" make "$t") \
+		>"$out/$t.log" 2>&1 ||
 		trc=$?
 	secs=$(($(date +%s) - start))
 	tail -n 3 "$out/$t.log" | sed "s/^/  $t: /" >&2
