@@ -142,10 +142,15 @@ class VM:
         self.qmp.close() if hasattr(self, "qmp") else None
         self.log.close()
 
-    def cpu_seconds(self):
+    def cpu_times(self):
+        """(user, system) CPU seconds of the QEMU process so far."""
         with open("/proc/%d/stat" % self.proc.pid) as f:
             fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        tck = os.sysconf("SC_CLK_TCK")
+        return int(fields[11]) / tck, int(fields[12]) / tck
+
+    def cpu_seconds(self):
+        return sum(self.cpu_times())
 
     def _read_more(self):
         try:
@@ -228,7 +233,7 @@ def start_migration(src, dst, caps=(), params=None):
         except HarnessError as e:
             if attempt == 4 or "in use" not in str(e).lower():
                 raise
-    cpu0 = (src.cpu_seconds(), dst.cpu_seconds())
+    cpu0 = (src.cpu_times(), dst.cpu_times())
     src.qmp.cmd("migrate", uri="tcp:127.0.0.1:%d" % port)
     return cpu0, time.monotonic()
 
@@ -257,9 +262,12 @@ def wait_migration(src, dst, started, timeout=600, on_info=None):
         if time.monotonic() > deadline:
             raise HarnessError("destination not running after migration")
         time.sleep(0.05)
-    cpu1 = (src.cpu_seconds(), dst.cpu_seconds())
-    info["cpu"] = {"src_s": round(cpu1[0] - cpu0[0], 3),
-                   "dst_s": round(cpu1[1] - cpu0[1], 3)}
+    cpu1 = (src.cpu_times(), dst.cpu_times())
+    # Total and system CPU seconds of each QEMU during the migration.
+    info["cpu"] = {}
+    for i, who in enumerate(("src", "dst")):
+        info["cpu"][who + "_s"] = round(sum(cpu1[i]) - sum(cpu0[i]), 3)
+        info["cpu"][who + "_sys_s"] = round(cpu1[i][1] - cpu0[i][1], 3)
     return info
 
 
@@ -278,6 +286,8 @@ def summarize(variant, info, **extra):
         "dirty_sync_count": ram.get("dirty-sync-count"),
         "src_cpu_s": info["cpu"]["src_s"],
         "dst_cpu_s": info["cpu"]["dst_s"],
+        "src_sys_cpu_s": info["cpu"]["src_sys_s"],
+        "dst_sys_cpu_s": info["cpu"]["dst_sys_s"],
     }
     rec["fpb_skipped_pages"] = ram.get("fpb-skipped-pages", 0)
     rec["fpb_snapshots_applied"] = ram.get("fpb-snapshots-applied", 0)

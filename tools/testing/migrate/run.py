@@ -2,18 +2,22 @@
 # SPDX-License-Identifier: GPL-2.0
 """Drive FPB migrations: the demo table and the integrity tests.
 
-usage: run.py demo  --qemu QEMU --kimg DIR --image CPIO [--mem 2G]
+usage: run.py demo  --qemu QEMU --kimg DIR --image CPIO [--mem 2G] [--reps N]
        run.py tests --qemu QEMU --kimg DIR --image CPIO [--only NAME...]
 """
 
 import argparse
 import json
 import os
+import statistics
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
 import fpbmig  # noqa: E402
+from fpbtap import Tap  # noqa: E402
 from fpbmig import HarnessError, VM, migrate, progress, summarize  # noqa: E402
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
@@ -22,19 +26,24 @@ VARIANTS = ("idle", "plain", "balloon-hint", "fpb")
 
 
 def vm_args(opts, variant, append=""):
-    cpu = "max"
+    """QEMU's arguments for @variant.  Under TCG by default; the nested KVM
+    suite (nested.py) sets opts.accel, opts.cpu, opts.smp, and
+    opts.fpb_hooks for the x-fpb-* test switches."""
+    cpu = getattr(opts, "cpu", "max")
+    fpb_cpu = ",kvm-pv-fpb=on" + getattr(opts, "fpb_hooks", "")
     extra = []
     cmdline = "console=ttyS0 panic=-1 quiet loglevel=1 " + append
     if variant == "fpb":
-        cpu += ",kvm-pv-fpb=on"
+        cpu += fpb_cpu
         cmdline += " fpb.enable=1"
     elif variant == "fpb-nomod":
-        cpu += ",kvm-pv-fpb=on"
+        cpu += fpb_cpu
     elif variant == "balloon-hint":
         extra = ["-object", "iothread,id=iot0",
                  "-device", "virtio-balloon-pci,free-page-hint=on,iothread=iot0"]
     return ["-L", "/usr/share/seabios", "-L", "/usr/share/qemu",
-            "-accel", "tcg", "-machine", "q35", "-cpu", cpu, "-smp", "1",
+            "-accel", getattr(opts, "accel", "tcg"), "-machine", "q35",
+            "-cpu", cpu, "-smp", str(getattr(opts, "smp", 1)),
             "-m", opts.mem, "-nodefaults", "-display", "none", "-no-reboot",
             "-kernel", os.path.join(opts.kimg, "vmlinux"),
             "-initrd", opts.image, "-append", cmdline.strip()] + extra
@@ -111,49 +120,121 @@ def wait_fpb_registered(vm):
                            + vm.check("dmesg | grep fpb || true"))
 
 
+# What the demo reports for each variant: the median, min and max of these
+# over its runs.  The table shows the first six with their range.
+DEMO_METRICS = ("total_time_ms", "downtime_ms", "setup_time_ms",
+                "transferred_bytes", "src_cpu_s", "dst_cpu_s",
+                "normal_pages", "zero_pages", "fpb_skipped_pages",
+                "src_sys_cpu_s", "dst_sys_cpu_s", "dirty_sync_count",
+                "run_s")
+
+
 def cmd_demo(opts):
     rundir = fpbmig.new_rundir(TOP)
-    records = []
-    for variant in opts.variants:
-        progress("demo: %s: boot a %s guest%s, migrate" % (
-            variant, opts.mem, "" if variant == "idle" else ", run a job dirtying %d%% of RAM" % opts.job))
-
-        def prepare(vm, variant=variant):
-            if variant == "fpb":
-                wait_fpb_registered(vm)
-            if variant != "idle":
-                job(opts.job)(vm)
-        rec, dst = one_migration(opts, rundir, variant, prepare=prepare)
-        dst.kill()
-        records.append(rec)
     out = opts.out or os.path.join(TOP, "build", "demo.json")
-    with open(out, "w") as f:
-        json.dump(records, f, indent=1)
-    print_table(records)
+    records = []
+    t0 = time.monotonic()
+
+    def save(error=None):
+        doc = {"reps": opts.reps, "mem": opts.mem, "job_pct": opts.job,
+               "variants": list(opts.variants),
+               "wall_s": round(time.monotonic() - t0, 1),
+               "summary": demo_summary(records, opts.variants),
+               "runs": records}
+        if error:
+            doc["error"] = error
+        os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+        with open(out, "w") as f:
+            json.dump(doc, f, indent=1)
+
+    # Interleaved (idle, plain, ..., idle, plain, ...): a slow spell of the
+    # host spreads over the variants instead of landing on one of them.
+    for rep in range(1, opts.reps + 1):
+        for variant in opts.variants:
+            what = "%s run %d/%d" % (variant, rep, opts.reps)
+            progress("demo: %s: boot a %s guest%s, migrate" % (
+                what, opts.mem, "" if variant == "idle"
+                else ", run a job dirtying %d%% of RAM" % opts.job))
+
+            def prepare(vm, variant=variant):
+                if variant == "fpb":
+                    wait_fpb_registered(vm)
+                if variant != "idle":
+                    job(opts.job)(vm)
+            t1 = time.monotonic()
+            try:
+                rec, dst = one_migration(opts, rundir, variant, prepare=prepare)
+                dst.kill()
+            except HarnessError as e:
+                msg = "demo: %s failed: %s (logs in %s)" % (what, e, rundir)
+                save(msg)
+                raise HarnessError(msg)
+            rec["rep"] = rep
+            rec["run_s"] = round(time.monotonic() - t1, 1)
+            records.append(rec)
+            progress("demo: %s: %s ms, %.0f MB, src/dst CPU %.2f/%.2f s"
+                     " (system %.2f/%.2f s); %.0f s with boot and job" % (
+                         what, rec["total_time_ms"],
+                         (rec["transferred_bytes"] or 0) / 1e6,
+                         rec["src_cpu_s"], rec["dst_cpu_s"],
+                         rec["src_sys_cpu_s"], rec["dst_sys_cpu_s"],
+                         rec["run_s"]))
+    save()
+    print_table(demo_summary(records, opts.variants), opts.reps)
     print("\nrecords: %s, logs: %s" % (out, rundir))
+    print("demo: %d runs in %.0f s" % (len(records), time.monotonic() - t0))
 
 
-def print_table(records):
-    cols = [("variant", "variant", "%-13s"),
-            ("total ms", "total_time_ms", "%9s"),
-            ("down ms", "downtime_ms", "%8s"),
-            ("setup ms", "setup_time_ms", "%8s"),
-            ("MB sent", "transferred_bytes", "%8s"),
-            ("data pages", "normal_pages", "%10s"),
-            ("zero pages", "zero_pages", "%10s"),
-            ("src cpu s", "src_cpu_s", "%9s"),
-            ("dst cpu s", "dst_cpu_s", "%9s"),
-            ("fpb skipped", "fpb_skipped_pages", "%11s")]
+def demo_summary(records, variants):
+    """{variant: {metric: {median, min, max}}} over the variant's runs."""
+    summary = {}
+    for v in variants:
+        runs = [r for r in records if r["variant"] == v]
+        if not runs:
+            continue
+        summary[v] = {"runs": len(runs)}
+        for k in DEMO_METRICS:
+            vals = [r[k] for r in runs if r.get(k) is not None]
+            if vals:
+                summary[v][k] = {"median": statistics.median(vals),
+                                 "min": min(vals), "max": max(vals)}
+    return summary
+
+
+def print_table(summary, reps):
+    # (header, metric, scale, decimals, with range)
+    cols = [("total ms", "total_time_ms", 1, 0, True),
+            ("down ms", "downtime_ms", 1, 0, True),
+            ("setup ms", "setup_time_ms", 1, 0, True),
+            ("MB sent", "transferred_bytes", 1e6, 0, True),
+            ("data pages", "normal_pages", 1, 0, False),
+            ("zero pages", "zero_pages", 1, 0, False),
+            ("src cpu s", "src_cpu_s", 1, 2, True),
+            ("dst cpu s", "dst_cpu_s", 1, 2, True),
+            ("fpb skipped", "fpb_skipped_pages", 1, 0, False)]
+
+    def cell(st, scale, digits, rng):
+        if not st:
+            return "-"
+
+        def f(x):
+            return "%.*f" % (digits, x / scale)
+        if not rng or reps == 1:
+            return f(st["median"])
+        return "%s (%s-%s)" % (f(st["median"]), f(st["min"]), f(st["max"]))
+
+    rows = [["variant"] + [c[0] for c in cols]]
+    for v, st in summary.items():
+        rows.append([v] + [cell(st.get(k), scale, d, rng)
+                           for _, k, scale, d, rng in cols])
+    width = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     print()
-    print(" ".join(fmt % h for h, _, fmt in cols))
-    for r in records:
-        vals = []
-        for _, k, fmt in cols:
-            v = r.get(k)
-            if k == "transferred_bytes" and v is not None:
-                v = "%.0f" % (v / 1e6)
-            vals.append(fmt % ("-" if v is None else v))
-        print(" ".join(vals))
+    if reps > 1:
+        print("median (min-max) of %d runs per variant, interleaved; "
+              "pages: medians" % reps)
+    for r in rows:
+        print("  ".join([r[0].ljust(width[0])] +
+                        [c.rjust(w) for c, w in zip(r[1:], width[1:])]))
 
 
 # ---------------------------------------------------------------- tests
@@ -167,23 +248,6 @@ CHURN_START = "/bin/churn 2 32 > /mnt/tmp/churn.out 2>&1 & sleep 2; cat /mnt/tmp
 CHURN_VERIFY = ("kill -USR1 $(pidof churn) && "
                 "while pidof churn >/dev/null; do sleep 0.2; done; "
                 "cat /mnt/tmp/churn.out; grep -q 'churn: ok' /mnt/tmp/churn.out")
-
-
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def result(self, ok, name, diag=""):
-        self.n += 1
-        print("%s %d - %s" % ("ok" if ok else "not ok", self.n, name), flush=True)
-        for line in str(diag).splitlines():
-            print("# " + line, flush=True)
-        self.failed += not ok
-
-    def skip(self, name, why):
-        self.n += 1
-        print("ok %d - %s # SKIP %s" % (self.n, name, why), flush=True)
 
 
 def has_fpb(opts):
@@ -218,9 +282,9 @@ def t_workloads(opts, tap, rundir):
     rec, dst = one_migration(opts, rundir, "fpb", prepare, verify)
     dst.kill()
     record(opts, "workloads", rec)
-    tap.result(True, "churn, page cache and after-a-job verify on the destination",
-               out["churn"])
-    tap.result(rec["fpb_skipped_pages"] > 0,
+    tap.ok(True, "churn, page cache and after-a-job verify on the destination")
+    tap.diag(out["churn"])
+    tap.ok(rec["fpb_skipped_pages"] > 0,
                "FPB skipped pages in that migration (%s)" % rec["fpb_skipped_pages"])
 
 
@@ -244,10 +308,11 @@ def t_pingpong(opts, tap, rundir, hops):
             check_dmesg(src)
             src.check(PAGECACHE_VERIFY)
         out = src.check(CHURN_VERIFY, timeout=300)
-        tap.result(True, "%d ping-pong migrations of a churning guest verify" % hops, out)
+        tap.ok(True, "%d ping-pong migrations of a churning guest verify" % hops)
+        tap.diag(out)
     finally:
         src.kill()
-    tap.result(all(s > 0 for s in skipped),
+    tap.ok(all(s > 0 for s in skipped),
                "FPB skipped pages on every hop", "skipped per hop: %s" % skipped)
 
 
@@ -267,7 +332,7 @@ def t_refused(opts, tap, rundir, name, variant, append, expect_log):
     rec, dst = one_migration(opts, rundir, variant, prepare, verify,
                              append=append)
     dst.kill()
-    tap.result(rec["fpb_skipped_pages"] == 0,
+    tap.ok(rec["fpb_skipped_pages"] == 0,
                "%s: migration verifies, nothing skipped" % name)
 
 
@@ -290,7 +355,7 @@ def t_reboot(opts, tap, rundir):
         dst.buf = b""
         dst.check(PAGECACHE_VERIFY)
         check_dmesg(dst)
-        tap.result(rec["fpb_skipped_pages"] > 0,
+        tap.ok(rec["fpb_skipped_pages"] > 0,
                    "rebooted while registered, re-registered, migrated: verifies, "
                    "skipped %s" % rec["fpb_skipped_pages"])
     finally:
@@ -312,11 +377,11 @@ def t_smoke(opts, tap, rundir):
     rec, dst = one_migration(opts, rundir, "fpb", prepare, verify)
     release = dst.check("uname -r").strip()
     dst.kill()
-    tap.result(rec["fpb_skipped_pages"] > 0,
+    tap.ok(rec["fpb_skipped_pages"] > 0,
                "%s guest: after a job, page cache verifies, %s pages skipped"
                % (release, rec["fpb_skipped_pages"]))
     line = "fpb skipped: %d pages" % rec["fpb_skipped_pages"]
-    tap.result(line in rec["info_migrate"],
+    tap.ok(line in rec["info_migrate"],
                "%s guest: info migrate says '%s'" % (release, line),
                rec["info_migrate"])
 
@@ -354,9 +419,10 @@ def t_late(opts, tap, rundir):
                         "cat /mnt/tmp/hold.out; grep -q 'hold: ok' /mnt/tmp/hold.out",
                         timeout=300)
         check_dmesg(dst)
-        tap.result(True, "snapshots applied a sync late: memory refilled "
-                   "after the snapshot verifies on the destination", out)
-        tap.result(rec["fpb_snapshots_discarded"] >= 1 and rec["fpb_skipped_pages"] == 0,
+        tap.ok(True, "snapshots applied a sync late: memory refilled "
+               "after the snapshot verifies on the destination")
+        tap.diag(out)
+        tap.ok(rec["fpb_snapshots_discarded"] >= 1 and rec["fpb_skipped_pages"] == 0,
                    "every late snapshot was discarded (%d discarded, %d pages skipped)"
                    % (rec["fpb_snapshots_discarded"], rec["fpb_skipped_pages"]))
     finally:
@@ -395,9 +461,19 @@ def cmd_tests(opts):
         try:
             fn()
         except HarnessError as e:
-            tap.result(False, name, e)
-    print("# logs in %s" % rundir)
-    return tap.failed
+            tap.ok(False, name, e)
+    tap.diag("logs in %s" % rundir)
+    return tap.done()
+
+
+def positive_int(text):
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError("%r is not a whole number >= 1" % text)
+    return n
 
 
 def main():
@@ -406,6 +482,8 @@ def main():
     ap.add_argument("--only", nargs="*")
     ap.add_argument("--variants", nargs="*", default=VARIANTS, choices=VARIANTS)
     ap.add_argument("--out", help="demo records (default build/demo.json)")
+    ap.add_argument("--reps", type=positive_int, default=2,
+                    help="demo: runs of each variant, interleaved (default 2)")
     ap.add_argument("--hops", type=int, default=10)
     # 0: unlimited.  The tests pass 256 MiB/s so that pass 1 lasts long
     # enough for the guest to answer; the migration never waits for it.
@@ -420,7 +498,7 @@ def main():
         if opts.cmd == "demo":
             cmd_demo(opts)
         else:
-            sys.exit(1 if cmd_tests(opts) else 0)
+            sys.exit(cmd_tests(opts))
     except HarnessError as e:
         print("error: %s" % e, file=sys.stderr)
         sys.exit(1)
