@@ -143,11 +143,14 @@ guest's first snapshot of a migration." \
 
 commit "target/i386/tcg: emulate KVM hypercalls for kvm-pv-fpb" \
 "With kvm-pv-fpb on, TCG shows KVM's signature in CPUID 0x40000000 and
-only the FPB bit in 0x40000001, and VMCALL and VMMCALL (outside an SVM
-guest) reach a helper that behaves like KVM's kvm_emulate_hypercall():
+only the FPB bit in 0x40000001, and VMCALL and VMMCALL outside an SVM
+guest reach a helper that behaves like KVM's kvm_emulate_hypercall():
 -KVM_EPERM above CPL 0, -KVM_ENOSYS for unknown numbers, registers
-truncated to 32 bits outside 64-bit mode.  With it off, both still raise
-#UD as before." \
+truncated to 32 bits outside 64-bit mode.  As under KVM, which
+intercepts VMMCALL whatever its guest's EFER.SVME, this holds with SVME
+set too (Linux sets it when kvm_amd loads); inside an SVM guest both are
+#UD or an exit to that guest's hypervisor, as on hardware.  With it off,
+both still raise #UD as before." \
 	target/i386/tcg/system/hypercall_helper.c \
 	0005-target-i386-tcg-kvm-hypercall.patch
 
