@@ -105,15 +105,18 @@ free pages, which the host validates, copies out of guest RAM, and
 applies through qemu_guest_free_page_hint().
 
 A snapshot whose request was issued before the latest sync is discarded,
-and request, sync and apply are serialised by a mutex taken in the
-BEFORE_BITMAP_SYNC notifier: a sync in between could already have moved
-a write made after the snapshot into the migration bitmap.  The
-migration waits for the guest once, boundedly: ram_save_iterate() holds
-the first pass back until the first answer arrives or fpb-first-wait-ms
-passes, since whatever it sends before then is sent even if free; no sync
-can run meanwhile, the waiting thread being the one that syncs.  FPB
-stays off with postcopy-ram
-(its discard pass syncs outside the notifiers) and background-snapshot.
+and request, sync and apply are serialised by a mutex that
+migration_bitmap_sync() takes before every sync: a sync in between could
+already have moved a write made after the snapshot into the migration
+bitmap.  The sync itself takes it, not a BEFORE_BITMAP_SYNC notifier: a
+notifier chain stops at the first notifier that fails, and the sync goes
+ahead anyway.  The migration waits for the guest once, boundedly:
+ram_save_iterate() holds the first pass back until the first answer
+arrives or fpb-first-wait-ms passes, since whatever it sends before then
+is sent even if free; no sync can run meanwhile, the waiting thread
+being the one that syncs.  FPB stays off with postcopy-ram (a page it
+dropped is never sent, even when the destination faults on it) and
+background-snapshot.
 
 fpb-validate.c checks everything the guest wrote and depends on nothing
 but a read callback, so that it can be unit tested and fuzzed alone;
@@ -138,7 +141,12 @@ accepts KVM_HC_FPB in KVM_CAP_EXIT_HYPERCALL; QEMU then enables that
 exit (kvm_enable_hypercall() now keeps bits enabled earlier, such as
 SEV-SNP's KVM_HC_MAP_GPA_RANGE) and hands the hypercall to FPB.
 fpb-first-wait-ms (default 1000, at most 60000) bounds the wait for the
-guest's first snapshot of a migration." \
+guest's first snapshot of a migration.
+
+x-fpb-apply-late, x-fpb-apply-late-unchecked, x-fpb-skip-arm and
+x-fpb-failing-notifier are test hooks, off by default: each breaks FPB
+or its surroundings on purpose and exists only to show that the tests
+catch the failure (see include/migration/fpb.h)." \
 	0004-target-i386-kvm-pv-fpb.patch
 
 commit "target/i386/tcg: emulate KVM hypercalls for kvm-pv-fpb" \

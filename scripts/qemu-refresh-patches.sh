@@ -21,12 +21,14 @@ emit() {
 		HEAD -- "$@" >"$out/$name.patch"
 	[ -s "$out/$name.patch" ] || die "$name.patch: no changes in $*"
 }
-# ram.c's call into FPB belongs to the commit that adds FPB (0002), the
-# rest of ram.c to 0001, so that every commit of the series builds.
+# ram.c's calls into FPB belong to the commit that adds FPB (0002), the
+# rest of ram.c to 0001, so that every commit of the series builds.  Each
+# call is three lines: a comment, the call, a blank line.
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 awk '/^#include "migration\/fpb.h"$/ { next }
      /Let the guest.s first free page bitmap arrive/ { skip = 3 }
+     /FPB snapshots requested before this sync/ { skip = 3 }
      skip { skip--; next }
      { print }' "$tree/migration/ram.c" >"$tmp/ram.c"
 ram_diff() { # FROM TO
@@ -41,8 +43,10 @@ ram_diff "$tmp/ram.orig.c" "$tmp/ram.c" >>"$out/0001-migration-ram-hint-count-an
 emit 0002-migration-fpb-build \
 	migration/meson.build migration/trace-events tests/unit/meson.build
 ram_diff "$tmp/ram.c" "$tree/migration/ram.c" >>"$out/0002-migration-fpb-build.patch"
-grep -q fpb_wait_first_snapshot "$out/0002-migration-fpb-build.patch" ||
-	die "ram.c's FPB hook not found: update the split above"
+for hook in fpb_wait_first_snapshot fpb_before_bitmap_sync; do
+	grep -q "$hook" "$out/0002-migration-fpb-build.patch" ||
+		die "ram.c's FPB hook $hook not found: update the split above"
+done
 emit 0003-migration-fpb-stats \
 	qapi/migration.json migration/migration.c migration/migration-hmp-cmds.c
 emit 0004-target-i386-kvm-pv-fpb \

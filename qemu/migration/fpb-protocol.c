@@ -16,7 +16,9 @@
  *
  *  - p->lock serialises request, sync and apply: fpb_proto_before_sync()
  *    takes it, so a sync waits for an apply in progress, and an apply
- *    checks under it that no sync started since its request;
+ *    checks under it that no sync started since its request.  Every sync
+ *    calls it (migration_bitmap_sync(), through fpb_before_bitmap_sync()),
+ *    not a precopy notifier, which a failing notifier ahead would skip;
  *  - with KVM's manual dirty log protection a page is write-protected
  *    again only when KVM_CLEAR_DIRTY_LOG covers it; migration clears
  *    lazily, and qemu_guest_free_page_hint() clears the hinted range.  For
@@ -115,6 +117,18 @@ static uint64_t fpb_apply(FpbProto *p, const FpbSnapshot *snap)
     return drop.pages;
 }
 
+/*
+ * Whether the snapshot the apply_late test hooks kept may be applied now,
+ * after a sync.  apply_late_unchecked breaks the rule on purpose.
+ */
+static bool fpb_may_apply_late(FpbProto *p)
+{
+    if (p->apply_late_unchecked) {
+        return p->mig == FPB_MIG_ACTIVE;
+    }
+    return fpb_may_apply(p, p->late_gen);
+}
+
 static void fpb_drop_late(FpbProto *p)
 {
     p->late_valid = false;
@@ -148,7 +162,7 @@ static int64_t fpb_snapshot_done(FpbProto *p, uint64_t request, uint64_t seq,
         p->discarded++;
         return -KVM_EINVAL;
     }
-    if (p->apply_late) {
+    if (p->apply_late || p->apply_late_unchecked) {
         fpb_snapshot_free(&p->late);
         p->late = snap;
         memset(&snap, 0, sizeof(snap));
@@ -206,8 +220,10 @@ const char *fpb_proto_migration_start(FpbProto *p, bool postcopy,
         p->first_waited = false;
         p->off_reason = NULL;
         /*
-         * Postcopy syncs the dirty bitmap for its discard pass outside the
-         * precopy notifiers, so a snapshot could straddle a sync unseen.
+         * Postcopy never sends a page dropped from the migration bitmap,
+         * not even when the destination faults on it: the faulting thread
+         * would wait until postcopy ends (virtio-balloon's free page
+         * hinting stays off with postcopy for the same reason).
          */
         if (postcopy) {
             p->off_reason = "postcopy-ram is enabled";
@@ -255,7 +271,7 @@ uint64_t fpb_proto_after_sync(FpbProto *p)
     QEMU_LOCK_GUARD(&p->lock);
     if (p->late_valid) {
         p->late_valid = false;
-        if (fpb_may_apply(p, p->late_gen)) {
+        if (fpb_may_apply_late(p)) {
             fpb_apply(p, &p->late);
         } else {
             p->discarded++;
@@ -267,7 +283,9 @@ uint64_t fpb_proto_after_sync(FpbProto *p)
     }
     p->ops->guest.ram_end = p->ops->ram_end(p->ops->guest.opaque);
     /* Arm first: the guest's snapshot instant must follow the arming. */
-    p->ops->arm_dirty_log(p->ops->guest.opaque);
+    if (!p->skip_arm) {
+        p->ops->arm_dirty_log(p->ops->guest.opaque);
+    }
     req = ++p->last_request;
     if (!p->ops->write_request(p->ops->guest.opaque,
                                p->reg.gpa + FPB_REQUEST_OFFSET, req)) {

@@ -66,12 +66,27 @@ typedef struct FpbProto {
     uint64_t discarded;
 
     /*
-     * Test hook (x-fpb-apply-late): keep each valid snapshot and apply it
+     * Test hooks (x-fpb-* CPU properties).  Each makes the host do what a
+     * safety rule forbids, to show that the end-to-end tests catch it.
+     *
+     * apply_late (x-fpb-apply-late): keep each valid snapshot and apply it
      * only after the next dirty bitmap sync, the very ordering the
-     * request/sync rule must refuse.  Shows that the end-to-end tests
-     * would catch a host that applied it.
+     * request/sync rule must refuse.  The apply still checks the rule
+     * (fpb_may_apply()), so every such snapshot must be discarded.
+     *
+     * apply_late_unchecked (x-fpb-apply-late-unchecked): the same without
+     * that check, so the snapshot is applied although a sync ran since its
+     * request.  A negative control: the tests must see data loss.
+     *
+     * skip_arm (x-fpb-skip-arm): write each request without arming write
+     * tracking first (ops->arm_dirty_log() is not called).  A negative
+     * control: under KVM with manual dirty log protection a write between
+     * the guest's snapshot and migration's lazy clear goes unseen, and the
+     * tests must see data loss.
      */
     bool apply_late;
+    bool apply_late_unchecked;
+    bool skip_arm;
     bool late_valid;
     FpbSnapshot late;
     uint64_t late_gen;          /* request_gen of @late */
@@ -102,7 +117,7 @@ void fpb_proto_migration_end(FpbProto *p);
 void fpb_proto_before_sync(FpbProto *p);
 /*
  * Returns the request written into the guest, 0 if none.  With the
- * apply_late test hook, first tries to apply the snapshot it kept.
+ * apply_late test hooks, first tries to apply the snapshot it kept.
  */
 uint64_t fpb_proto_after_sync(FpbProto *p);
 void fpb_proto_reset(FpbProto *p);

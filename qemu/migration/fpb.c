@@ -12,6 +12,7 @@
  */
 
 #include "qemu/osdep.h"
+#include "qapi/error.h"
 #include "qemu/error-report.h"
 #include "qemu/lockable.h"
 #include "qemu/log.h"
@@ -203,15 +204,17 @@ static int fpb_precopy_notify(NotifierWithReturn *n, void *data, Error **errp)
     switch (pnd->reason) {
     case PRECOPY_NOTIFY_SETUP:
     case PRECOPY_NOTIFY_BEFORE_BITMAP_SYNC:
-        /* ram_save_setup() syncs before PRECOPY_NOTIFY_SETUP arrives. */
+        /*
+         * ram_save_setup() syncs before PRECOPY_NOTIFY_SETUP arrives.  The
+         * sync itself makes requests stale (fpb_before_bitmap_sync()): a
+         * notifier that fails ahead of this one stops the chain, not the
+         * sync.  Missing this start costs only the optimisation.
+         */
         why_off = fpb_proto_migration_start(&fpb, migrate_postcopy_ram(),
                                             migrate_background_snapshot());
         if (why_off) {
             warn_report_once("kvm-pv-fpb: free page bitmap not used: %s",
                              why_off);
-        }
-        if (pnd->reason == PRECOPY_NOTIFY_BEFORE_BITMAP_SYNC) {
-            fpb_proto_before_sync(&fpb);
         }
         break;
     case PRECOPY_NOTIFY_AFTER_BITMAP_SYNC:
@@ -235,8 +238,54 @@ static int fpb_precopy_notify(NotifierWithReturn *n, void *data, Error **errp)
     return 0;
 }
 
+/*
+ * From migration_bitmap_sync(), not from the notifier above, which the
+ * chain skips when a notifier ahead of it fails.  fpb_proto_before_sync()
+ * takes the protocol lock, so an apply in progress finishes first.
+ */
+void fpb_before_bitmap_sync(void)
+{
+    if (fpb_on) {
+        fpb_proto_before_sync(&fpb);
+    }
+}
+
 static NotifierWithReturn fpb_precopy_notifier = {
     .notify = fpb_precopy_notify,
+};
+
+/*
+ * Test hook (x-fpb-failing-notifier): a precopy notifier that fails before
+ * each dirty bitmap sync once the migration is set up.  Added after FPB's,
+ * it runs first, and the chain stops at it: FPB's notifier does not see
+ * those syncs, while the syncs go ahead.
+ */
+static int fpb_failing_notify(NotifierWithReturn *n, void *data, Error **errp)
+{
+    static bool set_up;
+    PrecopyNotifyData *pnd = data;
+
+    switch (pnd->reason) {
+    case PRECOPY_NOTIFY_SETUP:
+        set_up = true;
+        break;
+    case PRECOPY_NOTIFY_CLEANUP:
+        set_up = false;
+        break;
+    case PRECOPY_NOTIFY_BEFORE_BITMAP_SYNC:
+        if (set_up) {
+            error_setg(errp, "x-fpb-failing-notifier: failing on purpose");
+            return -1;
+        }
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
+static NotifierWithReturn fpb_failing_notifier = {
+    .notify = fpb_failing_notify,
 };
 
 static void fpb_reset(void *opaque)
@@ -300,16 +349,21 @@ static const VMStateDescription vmstate_fpb = {
     },
 };
 
-void fpb_setup(bool apply_late, uint32_t first_wait_ms)
+void fpb_setup(const FpbTestHooks *hooks, uint32_t first_wait_ms)
 {
     if (fpb_on) {
         return;
     }
     fpb_on = true;
     fpb_proto_init(&fpb, &fpb_ops);
-    fpb.apply_late = apply_late;
+    fpb.apply_late = hooks->apply_late;
+    fpb.apply_late_unchecked = hooks->apply_late_unchecked;
+    fpb.skip_arm = hooks->skip_arm;
     fpb_first_wait_ms = first_wait_ms;
     precopy_add_notifier(&fpb_precopy_notifier);
+    if (hooks->failing_notifier) {
+        precopy_add_notifier(&fpb_failing_notifier);
+    }
     qemu_register_reset(fpb_reset, NULL);
     vmstate_register(NULL, 0, &vmstate_fpb, &fpb);
 }

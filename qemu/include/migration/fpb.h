@@ -14,13 +14,41 @@
 #define FPB_FIRST_WAIT_MAX_MS       60000
 
 /*
- * Turn the host side on; called when a vCPU has kvm-pv-fpb.  @apply_late
- * is a test hook (x-fpb-apply-late) that applies snapshots one dirty
- * bitmap sync late, which the protocol must then refuse to do.
+ * Test hooks, the x-fpb-* CPU properties, all off by default.  Each breaks
+ * something on purpose and exists only to show that the tests catch the
+ * failure (migration/fpb-protocol.h has the details):
+ *
+ * @apply_late: apply snapshots one dirty bitmap sync late; the protocol
+ * must then discard every one of them.
+ * @apply_late_unchecked: the same without the check that no sync ran
+ * since the request: snapshots are applied and data is lost.
+ * @skip_arm: request snapshots without arming write tracking first; with
+ * KVM's manual dirty log protection data is lost.
+ * @failing_notifier: add a precopy notifier that fails before each dirty
+ * bitmap sync once the migration is set up, so that the notifier chain
+ * stops before reaching FPB's; snapshots must stay as safe.
+ */
+typedef struct FpbTestHooks {
+    bool apply_late;
+    bool apply_late_unchecked;
+    bool skip_arm;
+    bool failing_notifier;
+} FpbTestHooks;
+
+/*
+ * Turn the host side on; called when a vCPU has kvm-pv-fpb.
  * @first_wait_ms bounds fpb_wait_first_snapshot().
  */
-void fpb_setup(bool apply_late, uint32_t first_wait_ms);
+void fpb_setup(const FpbTestHooks *hooks, uint32_t first_wait_ms);
 bool fpb_enabled(void);
+
+/*
+ * Called by migration_bitmap_sync() before every sync of the migration
+ * bitmap, whatever the precopy notifiers did: from then on, no snapshot
+ * requested before it may be applied.  Waits for an apply in progress, so
+ * the caller must not hold the bitmap mutex.
+ */
+void fpb_before_bitmap_sync(void);
 
 /*
  * Called by the migration thread, without the BQL, before each RAM

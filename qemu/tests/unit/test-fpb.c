@@ -238,6 +238,72 @@ static void test_sync_between_request_and_apply(void)
     g_assert_cmpuint(fake.runs->len, ==, 4);
 }
 
+/*
+ * The test hooks.  x-fpb-apply-late keeps a valid snapshot until after the
+ * next sync, where the rule must discard it.
+ */
+static void test_hook_apply_late(void)
+{
+    FpbStatus why;
+
+    setup();
+    proto.apply_late = true;
+    start_pass();
+    g_assert_cmpint(answer(&why), ==, 0);
+    g_assert_cmpint(why, ==, FPB_OK);
+    g_assert_cmpuint(fake.runs->len, ==, 0);
+    fpb_proto_before_sync(&proto);
+    g_assert_cmpuint(fpb_proto_after_sync(&proto), !=, 0);
+    g_assert_cmpuint(fake.runs->len, ==, 0);
+    g_assert_cmpuint(proto.applied, ==, 0);
+    g_assert_cmpuint(proto.discarded, ==, 1);
+}
+
+/* x-fpb-apply-late-unchecked applies it anyway: the negative control. */
+static void test_hook_apply_late_unchecked(void)
+{
+    FpbStatus why;
+
+    setup();
+    proto.apply_late_unchecked = true;
+    start_pass();
+    g_assert_cmpint(answer(&why), ==, 0);
+    g_assert_cmpuint(fake.runs->len, ==, 0);
+    fpb_proto_before_sync(&proto);
+    g_assert_cmpuint(fpb_proto_after_sync(&proto), !=, 0);
+    g_assert_cmpuint(fake.runs->len, ==, 4);
+    g_assert_cmpuint(g_array_index(fake.runs, uint64_t, 0), ==, 0x300);
+    g_assert_cmpuint(g_array_index(fake.runs, uint64_t, 1), ==, 16);
+    g_assert_cmpuint(proto.applied, ==, 1);
+    g_assert_cmpuint(proto.pages_skipped, ==, 18);
+    g_assert_cmpuint(proto.discarded, ==, 0);
+    /* Applied once: the next sync finds nothing kept. */
+    fpb_proto_before_sync(&proto);
+    fpb_proto_after_sync(&proto);
+    g_assert_cmpuint(proto.applied, ==, 1);
+    /* Still only within a migration. */
+    g_assert_cmpint(answer(&why), ==, 0);
+    fpb_proto_migration_stop(&proto);
+    fpb_proto_before_sync(&proto);
+    g_assert_cmpuint(fpb_proto_after_sync(&proto), ==, 0);
+    g_assert_cmpuint(proto.applied, ==, 1);
+}
+
+/* x-fpb-skip-arm writes every request without arming first. */
+static void test_hook_skip_arm(void)
+{
+    FpbStatus why;
+
+    setup();
+    proto.skip_arm = true;
+    start_pass();
+    g_assert_cmpint(answer(&why), ==, 0);
+    fpb_proto_before_sync(&proto);
+    g_assert_cmpuint(fpb_proto_after_sync(&proto), !=, 0);
+    g_assert_cmpstr(fake.log->str, ==, "request,request,");
+    g_assert_cmpuint(proto.applied, ==, 1);
+}
+
 static void *snapshot_thread(void *opaque)
 {
     FpbStatus why;
@@ -326,7 +392,7 @@ static void test_work_cap(void)
     g_assert_cmpuint(fake.runs->len, ==, 0);
 }
 
-/* Rule: no snapshots while postcopy could sync behind our back. */
+/* Rule: no snapshots with postcopy, which never sends a dropped page. */
 static void test_postcopy_off(void)
 {
     FpbStatus why;
@@ -668,5 +734,9 @@ int main(int argc, char **argv)
     g_test_add_func("/fpb/first-wait/timeout", test_first_wait_timeout);
     g_test_add_func("/fpb/first-wait/unregistered",
                     test_first_wait_unregistered);
+    g_test_add_func("/fpb/hook/apply-late", test_hook_apply_late);
+    g_test_add_func("/fpb/hook/apply-late-unchecked",
+                    test_hook_apply_late_unchecked);
+    g_test_add_func("/fpb/hook/skip-arm", test_hook_skip_arm);
     return g_test_run();
 }
