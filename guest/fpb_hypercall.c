@@ -11,7 +11,6 @@
 #include <linux/kvm_para.h>
 #include <linux/lockdep.h>
 #include <linux/printk.h>
-#include <linux/string.h>
 #include <asm/cpufeature.h>
 #include <asm/kvm_para.h>
 #include <asm/processor.h>
@@ -22,20 +21,19 @@ long fpb_hypercall(unsigned long op, unsigned long a1, unsigned long a2)
 	return kvm_hypercall3(KVM_HC_FPB, op, a1, a2);
 }
 
-/* The KVM signature at some hypervisor base leaf, with our feature bit. */
+/*
+ * The first KVM signature among the hypervisor base leaves, with its
+ * features leaf present and our feature bit set in it.
+ */
 bool fpb_host_offers(void)
 {
-	unsigned int base, eax, sig[3];
+	unsigned int base;
 
 	if (!boot_cpu_has(X86_FEATURE_HYPERVISOR))
 		return false;
-	for (base = 0x40000000; base < 0x40010000; base += 0x100) {
-		cpuid(base, &eax, &sig[0], &sig[1], &sig[2]);
-		if (!memcmp(sig, "KVMKVMKVM\0\0\0", 12))
-			return eax >= base + 1 &&
-			       (cpuid_eax(base + 1) & BIT(KVM_FEATURE_FPB));
-	}
-	return false;
+	base = hypervisor_cpuid_base(KVM_SIGNATURE, 0);
+	return base && cpuid_eax(base) >= base + 1 &&
+	       (cpuid_eax(base + 1) & BIT(KVM_FEATURE_FPB));
 }
 
 static int fpb_errno(long kvm_ret)

@@ -320,9 +320,10 @@ static void fpb_test_pcp_list(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, st.pcp_capped, bounds[b] ? 1ULL : 0ULL);
 		for (i = 0; i < FPB_PCP_TEST_PAGES; i++) {
 			bool m = fpb_map_test(map, page_to_pfn(pages[i]));
+			bool in_bound = i < want;
 
 			marked += m;
-			if (m != i < want)
+			if (m != in_bound)
 				KUNIT_FAIL(test, "bound %u: page %d (from the tail) %s",
 					   bounds[b], i, m ? "marked" : "not marked");
 		}

@@ -11,6 +11,7 @@
  * that pfn under the lock before following it (see fpb_walk_resume()).
  */
 #include <linux/list.h>
+#include <linux/lockdep.h>
 #include <linux/log2.h>
 #include <linux/math64.h>
 #include <linux/memory_hotplug.h>
@@ -19,6 +20,7 @@
 #include <linux/mmzone.h>
 #include <linux/nodemask.h>
 #include <linux/page-flags.h>
+#include <linux/page-isolation.h>
 #include <linux/sched.h>
 #include <linux/sched/clock.h>
 #include <linux/spinlock.h>
@@ -37,19 +39,6 @@ struct fpb_cursor {
 	bool resume;			/* next_pfn is valid */
 	unsigned long next_pfn;		/* first block not yet looked at */
 };
-
-/*
- * Isolated pageblocks are on their way out of the allocator (memory
- * offline, alloc_contig_range()); the pages stay unreported.
- */
-static bool fpb_skip_migratetype(unsigned int mt)
-{
-#ifdef CONFIG_MEMORY_ISOLATION
-	return mt == MIGRATE_ISOLATE;
-#else
-	return false;
-#endif
-}
 
 /*
  * A list head lives inside zone->free_area; a page never does.  Checking the
@@ -83,6 +72,7 @@ static struct list_head *fpb_walk_resume(struct zone *zone,
 {
 	struct page *page;
 
+	lockdep_assert_held(&zone->lock);
 	if (!cur->resume)
 		return head->next;
 	cur->resume = false;
@@ -105,6 +95,7 @@ static bool fpb_walk_locked(struct zone *zone, struct fpb_map *map,
 			    struct fpb_cursor *cur, unsigned int budget,
 			    struct fpb_walk_stats *st)
 {
+	lockdep_assert_held(&zone->lock);
 	for (; cur->order < FPB_NR_ORDERS; cur->order++, cur->mt = 0) {
 		for (; cur->mt < MIGRATE_TYPES;
 		     cur->mt++, cur->restarts = 0, cur->resume = false) {
@@ -112,7 +103,12 @@ static bool fpb_walk_locked(struct zone *zone, struct fpb_map *map,
 			struct list_head *head = &area->free_list[cur->mt];
 			struct list_head *node;
 
-			if (fpb_skip_migratetype(cur->mt))
+			/*
+			 * Isolated pageblocks are on their way out of the
+			 * allocator (memory offline, alloc_contig_range());
+			 * their pages stay unreported.
+			 */
+			if (is_migrate_isolate(cur->mt))
 				continue;
 
 			node = fpb_walk_resume(zone, cur, head, st);
@@ -148,6 +144,35 @@ static unsigned int fpb_pcp_order(unsigned int pindex)
 }
 
 /*
+ * Mark the blocks of per-cpu list @pindex, from the tail, @max_blocks of
+ * them at most (0: all).  Called with pcp->lock held.
+ */
+static void fpb_walk_pcp_list_locked(struct zone *zone,
+				     struct per_cpu_pages *pcp,
+				     unsigned int pindex,
+				     unsigned int max_blocks,
+				     struct fpb_map *map,
+				     struct fpb_walk_stats *st)
+{
+	unsigned int order = fpb_pcp_order(pindex);
+	unsigned int n = 0;
+	struct page *page;
+
+	lockdep_assert_held(&pcp->lock);
+	list_for_each_entry_reverse(page, &pcp->lists[pindex], pcp_list) {
+		if (max_blocks && n++ == max_blocks) {
+			st->pcp_capped++;
+			break;
+		}
+		/* Free pages have no references; check anyway. */
+		if (page_ref_count(page) || page_zone(page) != zone)
+			continue;
+		fpb_map_mark(map, page_to_pfn(page), 1UL << order);
+		st->pcp_blocks++;
+	}
+}
+
+/*
  * Freed pages of low orders wait on per-cpu lists before they reach the
  * buddy lists; after a job exits that can be tens of MiB per CPU.  They are
  * free just the same while pcp->lock is held: allocation takes them off
@@ -162,10 +187,7 @@ void fpb_walk_pcp_list(struct zone *zone, struct per_cpu_pages *pcp,
 		       unsigned int pindex, unsigned int max_blocks,
 		       struct fpb_map *map, struct fpb_walk_stats *st)
 {
-	unsigned int order = fpb_pcp_order(pindex);
 	unsigned long flags = 0;
-	unsigned int n = 0;
-	struct page *page;
 	u64 t0, held;
 
 	if (FPB_PCP_IRQS_ON)
@@ -173,17 +195,7 @@ void fpb_walk_pcp_list(struct zone *zone, struct per_cpu_pages *pcp,
 	else
 		spin_lock_irqsave(&pcp->lock, flags);
 	t0 = local_clock();
-	list_for_each_entry_reverse(page, &pcp->lists[pindex], pcp_list) {
-		if (max_blocks && n++ == max_blocks) {
-			st->pcp_capped++;
-			break;
-		}
-		/* Free pages have no references; check anyway. */
-		if (page_ref_count(page) || page_zone(page) != zone)
-			continue;
-		fpb_map_mark(map, page_to_pfn(page), 1UL << order);
-		st->pcp_blocks++;
-	}
+	fpb_walk_pcp_list_locked(zone, pcp, pindex, max_blocks, map, st);
 	held = local_clock() - t0;
 	if (FPB_PCP_IRQS_ON)
 		spin_unlock(&pcp->lock);
