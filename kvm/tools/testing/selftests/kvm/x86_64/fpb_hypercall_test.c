@@ -3,15 +3,16 @@
  * Test KVM_HC_FPB, the free page bitmap hypercall that KVM forwards to
  * userspace through KVM_CAP_EXIT_HYPERCALL.
  *
- * Each case of the table runs in its own VM, in a child process so that a
- * failed assertion reports that case and lets the others run.
+ * Each case of the table is a test of the kselftest harness, which runs it
+ * in its own VM and child process: a failed assertion fails that case and
+ * lets the others run.
  */
 #include <asm/kvm_para.h>
 #include <linux/kvm_para.h>
 #include <linux/stringify.h>
 #include <stdint.h>
-#include <sys/wait.h>
 
+#include "kvm_test_harness.h"
 #include "test_util.h"
 #include "kvm_util.h"
 #include "processor.h"
@@ -40,7 +41,6 @@
 #define COMPAT_CS_DESC	0x00cf9b000000ffffull
 
 struct fpb_case {
-	const char *name;
 	uint64_t exit_mask;	/* KVM_CAP_EXIT_HYPERCALL argument */
 	bool enforce;		/* KVM_CAP_ENFORCE_PV_FEATURE_CPUID */
 	bool cpuid_bit;		/* KVM_FEATURE_FPB in the guest CPUID */
@@ -50,38 +50,53 @@ struct fpb_case {
 	uint64_t guest_ret;	/* what the guest must get */
 };
 
+/* Indices into cases[]; each case is the test of that name, below. */
+enum {
+	EXIT_NOT_ENABLED,
+	ONLY_MAP_GPA_RANGE_EXIT,
+	EXIT_ENABLED,
+	NEGATIVE_ANSWER,
+	ENFORCED_CPUID_BIT_CLEAR,
+	ENFORCED_CPUID_BIT_SET,
+	COMPAT,
+	COMPAT_EXIT_NOT_ENABLED,
+};
+
 static const struct fpb_case cases[] = {
-	{
-		.name = "exit not enabled: guest gets -KVM_ENOSYS",
+	/* Exit not enabled: the guest gets -KVM_ENOSYS. */
+	[EXIT_NOT_ENABLED] = {
 		.guest_ret = -KVM_ENOSYS,
 	},
-	{
-		.name = "only the MAP_GPA_RANGE exit enabled: guest gets -KVM_ENOSYS",
+	/* Only the MAP_GPA_RANGE exit enabled: the guest gets -KVM_ENOSYS. */
+	[ONLY_MAP_GPA_RANGE_EXIT] = {
 		.exit_mask = BIT_ULL(KVM_HC_MAP_GPA_RANGE),
 		.guest_ret = -KVM_ENOSYS,
 	},
-	{
-		.name = "exit enabled: userspace gets nr, a0-a3, long mode; guest gets its answer",
+	/*
+	 * Exit enabled: userspace gets nr, a0-a3 and the long mode flag; the
+	 * guest gets userspace's answer.
+	 */
+	[EXIT_ENABLED] = {
 		.exit_mask = BIT_ULL(KVM_HC_FPB),
 		.exits = true,
 		.user_ret = 0x0123456789abcdefull,
 		.guest_ret = 0x0123456789abcdefull,
 	},
-	{
-		.name = "exit enabled: a negative answer reaches the guest",
+	/* Exit enabled: a negative answer reaches the guest. */
+	[NEGATIVE_ANSWER] = {
 		.exit_mask = BIT_ULL(KVM_HC_FPB) | BIT_ULL(KVM_HC_MAP_GPA_RANGE),
 		.exits = true,
 		.user_ret = -KVM_EINVAL,
 		.guest_ret = -KVM_EINVAL,
 	},
-	{
-		.name = "PV CPUID enforced, KVM_FEATURE_FPB clear: guest gets -KVM_ENOSYS",
+	/* PV CPUID enforced, KVM_FEATURE_FPB clear: guest gets -KVM_ENOSYS. */
+	[ENFORCED_CPUID_BIT_CLEAR] = {
 		.exit_mask = BIT_ULL(KVM_HC_FPB),
 		.enforce = true,
 		.guest_ret = -KVM_ENOSYS,
 	},
-	{
-		.name = "PV CPUID enforced, KVM_FEATURE_FPB set: the call exits",
+	/* PV CPUID enforced, KVM_FEATURE_FPB set: the call exits. */
+	[ENFORCED_CPUID_BIT_SET] = {
 		.exit_mask = BIT_ULL(KVM_HC_FPB),
 		.enforce = true,
 		.cpuid_bit = true,
@@ -89,16 +104,19 @@ static const struct fpb_case cases[] = {
 		.user_ret = 0,
 		.guest_ret = 0,
 	},
-	{
-		.name = "32-bit caller: nr, args and answer truncated, no long mode flag",
+	/*
+	 * A 32-bit caller: nr, the arguments and the answer truncated, the
+	 * long mode flag clear.
+	 */
+	[COMPAT] = {
 		.exit_mask = BIT_ULL(KVM_HC_FPB),
 		.compat = true,
 		.exits = true,
 		.user_ret = 0xfeedface12345678ull,
 		.guest_ret = 0x12345678,
 	},
-	{
-		.name = "32-bit caller, exit not enabled: guest gets -KVM_ENOSYS in 32 bits",
+	/* A 32-bit caller, exit not enabled: -KVM_ENOSYS in 32 bits. */
+	[COMPAT_EXIT_NOT_ENABLED] = {
 		.compat = true,
 		.guest_ret = (uint32_t)-KVM_ENOSYS,
 	},
@@ -179,15 +197,15 @@ static void add_compat_cs(struct kvm_vcpu *vcpu)
 	gdt[COMPAT_CS / 8] = COMPAT_CS_DESC;
 }
 
-static void run_case(uint64_t i)
+KVM_ONE_VCPU_TEST_SUITE(fpb_hypercall);
+
+static void run_case(struct kvm_vcpu *vcpu, uint64_t i)
 {
 	const struct fpb_case *c = &cases[i];
-	struct kvm_vcpu *vcpu;
-	struct kvm_vm *vm;
+	struct kvm_vm *vm = vcpu->vm;
 	struct ucall uc;
 	int exits = 0;
 
-	vm = vm_create_with_one_vcpu(&vcpu, guest_main);
 	vcpu_args_set(vcpu, 1, i);
 	if (c->compat)
 		add_compat_cs(vcpu);
@@ -212,7 +230,6 @@ static void run_case(uint64_t i)
 		switch (get_ucall(vcpu, &uc)) {
 		case UCALL_DONE:
 			TEST_ASSERT_EQ(exits, c->exits ? 1 : 0);
-			kvm_vm_free(vm);
 			return;
 		case UCALL_ABORT:
 			REPORT_GUEST_ASSERT(uc);
@@ -223,28 +240,8 @@ static void run_case(uint64_t i)
 	}
 }
 
-/* Run a check in a child, so that a failed TEST_ASSERT fails only it. */
-static void run_isolated(void (*fn)(uint64_t), uint64_t arg, const char *name)
-{
-	int status;
-	pid_t pid;
-
-	fflush(stdout);
-	pid = fork();
-	TEST_ASSERT(pid >= 0, "fork failed");
-	if (!pid) {
-		fn(arg);
-		exit(KSFT_PASS);
-	}
-	TEST_ASSERT_EQ(waitpid(pid, &status, 0), pid);
-	if (WIFEXITED(status) && WEXITSTATUS(status) == KSFT_SKIP)
-		ksft_test_result_skip("%s\n", name);
-	else
-		ksft_test_result(WIFEXITED(status) && !WEXITSTATUS(status),
-				 "%s\n", name);
-}
-
-static void test_check_extension(uint64_t unused)
+/* KVM_CHECK_EXTENSION(KVM_CAP_EXIT_HYPERCALL) reports KVM_HC_FPB. */
+KVM_ONE_VCPU_TEST(fpb_hypercall, check_extension, NULL)
 {
 	uint64_t valid = kvm_check_cap(KVM_CAP_EXIT_HYPERCALL);
 
@@ -252,10 +249,11 @@ static void test_check_extension(uint64_t unused)
 		    "KVM_CAP_EXIT_HYPERCALL mask %#lx lacks KVM_HC_FPB", valid);
 }
 
-static void test_enable_cap_mask(uint64_t unused)
+/* KVM_ENABLE_CAP(KVM_CAP_EXIT_HYPERCALL) refuses every unreported bit. */
+KVM_ONE_VCPU_TEST(fpb_hypercall, enable_cap_mask, NULL)
 {
 	uint64_t valid = kvm_check_cap(KVM_CAP_EXIT_HYPERCALL);
-	struct kvm_vm *vm = vm_create_barebones();
+	struct kvm_vm *vm = vcpu->vm;
 	int bit, r;
 
 	for (bit = 0; bit < 64; bit++) {
@@ -270,33 +268,59 @@ static void test_enable_cap_mask(uint64_t unused)
 	vm_enable_cap(vm, KVM_CAP_EXIT_HYPERCALL, valid);
 	vm_enable_cap(vm, KVM_CAP_EXIT_HYPERCALL, BIT_ULL(KVM_HC_FPB));
 	vm_enable_cap(vm, KVM_CAP_EXIT_HYPERCALL, 0);
-	kvm_vm_free(vm);
 }
 
-static void test_supported_cpuid(uint64_t unused)
+/* KVM_GET_SUPPORTED_CPUID does not report KVM_FEATURE_FPB. */
+KVM_ONE_VCPU_TEST(fpb_hypercall, supported_cpuid, NULL)
 {
 	TEST_ASSERT(!kvm_cpu_has(X86_FEATURE_KVM_FPB),
 		    "KVM_GET_SUPPORTED_CPUID reports KVM_FEATURE_FPB");
 }
 
-int main(void)
+KVM_ONE_VCPU_TEST(fpb_hypercall, exit_not_enabled, guest_main)
 {
-	int i;
+	run_case(vcpu, EXIT_NOT_ENABLED);
+}
 
+KVM_ONE_VCPU_TEST(fpb_hypercall, only_map_gpa_range_exit, guest_main)
+{
+	run_case(vcpu, ONLY_MAP_GPA_RANGE_EXIT);
+}
+
+KVM_ONE_VCPU_TEST(fpb_hypercall, exit_enabled, guest_main)
+{
+	run_case(vcpu, EXIT_ENABLED);
+}
+
+KVM_ONE_VCPU_TEST(fpb_hypercall, negative_answer, guest_main)
+{
+	run_case(vcpu, NEGATIVE_ANSWER);
+}
+
+KVM_ONE_VCPU_TEST(fpb_hypercall, enforced_cpuid_bit_clear, guest_main)
+{
+	run_case(vcpu, ENFORCED_CPUID_BIT_CLEAR);
+}
+
+KVM_ONE_VCPU_TEST(fpb_hypercall, enforced_cpuid_bit_set, guest_main)
+{
+	run_case(vcpu, ENFORCED_CPUID_BIT_SET);
+}
+
+KVM_ONE_VCPU_TEST(fpb_hypercall, compat, guest_main)
+{
+	run_case(vcpu, COMPAT);
+}
+
+KVM_ONE_VCPU_TEST(fpb_hypercall, compat_exit_not_enabled, guest_main)
+{
+	run_case(vcpu, COMPAT_EXIT_NOT_ENABLED);
+}
+
+int main(int argc, char *argv[])
+{
 	TEST_REQUIRE(kvm_has_cap(KVM_CAP_EXIT_HYPERCALL));
 	TEST_REQUIRE(kvm_has_cap(KVM_CAP_ENFORCE_PV_FEATURE_CPUID));
 
-	ksft_print_header();
-	ksft_set_plan(3 + ARRAY_SIZE(cases));
-
-	run_isolated(test_check_extension, 0,
-		     "KVM_CHECK_EXTENSION(KVM_CAP_EXIT_HYPERCALL) has KVM_HC_FPB");
-	run_isolated(test_enable_cap_mask, 0,
-		     "KVM_ENABLE_CAP(KVM_CAP_EXIT_HYPERCALL) refuses unknown bits");
-	run_isolated(test_supported_cpuid, 0,
-		     "KVM_GET_SUPPORTED_CPUID does not report KVM_FEATURE_FPB");
-	for (i = 0; i < ARRAY_SIZE(cases); i++)
-		run_isolated(run_case, i, cases[i].name);
-
-	ksft_finished();
+	return test_harness_run(argc, argv);
 }
