@@ -118,13 +118,21 @@ being the one that syncs.  FPB stays off with postcopy-ram (a page it
 dropped is never sent, even when the destination faults on it) and
 background-snapshot.
 
+FPB reads, writes and drops ordinary guest RAM only: the machine's main
+RAM where the machine itself maps it, rebuilt from the top level of the
+system address space by a memory listener (fpb-ram.c).  Not ROM, not the
+ROM shadows and SMRAM the chipset lays over RAM (whatever their current
+state), not VGA or other device RAM, not other RAM blocks; a run of free
+pages that crosses anything else drops exactly its ordinary RAM pages.
+
 fpb-validate.c checks everything the guest wrote and depends on nothing
 but a read callback, so that it can be unit tested and fuzzed alone;
 fpb-protocol.c is the state machine over callbacks; fpb.c connects them
 to guest RAM, the precopy notifier, reset and vmstate.  The registration
 migrates in a subsection sent only when a guest registered." \
 	migration/fpb-validate.h migration/fpb-validate.c \
-	migration/fpb-protocol.h migration/fpb-protocol.c migration/fpb.c \
+	migration/fpb-protocol.h migration/fpb-protocol.c \
+	migration/fpb-ram.h migration/fpb-ram.c migration/fpb.c \
 	include/migration/fpb.h 0002-migration-fpb-build.patch \
 	tests/unit/test-fpb.c
 

@@ -21,7 +21,7 @@ static const char *const fpb_status_names[FPB_ERR__MAX] = {
     [FPB_ERR_ALIGN] = "header GPA not page aligned",
     [FPB_ERR_SIZE] = "region smaller than the header",
     [FPB_ERR_TOO_BIG] = "region larger than KVM_FPB_REGION_MAX",
-    [FPB_ERR_NOT_RAM] = "not guest RAM",
+    [FPB_ERR_NOT_RAM] = "not ordinary guest RAM",
     [FPB_ERR_MAGIC] = "bad magic",
     [FPB_ERR_VERSION] = "unknown version",
     [FPB_ERR_HEADER_SIZE] = "bad header_size",
@@ -36,6 +36,7 @@ static const char *const fpb_status_names[FPB_ERR__MAX] = {
     [FPB_ERR_TORN] = "seq changed during the copy",
     [FPB_ERR_STALE] = "no such request outstanding in this pass",
     [FPB_ERR_RATE] = "hypercall rate limit",
+    [FPB_ERR_PAGE0] = "region or bitmap in page 0",
 };
 
 const char *fpb_status_str(FpbStatus st)
@@ -111,6 +112,14 @@ FpbStatus fpb_check_region(const FpbGuestOps *ops, uint64_t gpa,
     if (size < FPB_HDR_SIZE) {
         return FPB_ERR_SIZE;
     }
+    /*
+     * Page 0 is guest RAM, but no guest allocates it (the real mode
+     * interrupt vectors and BIOS data live there), and a GPA of 0 is what
+     * a guest bug looks like: the host never writes the request there.
+     */
+    if (!gpa) {
+        return FPB_ERR_PAGE0;
+    }
     if (gpa + size < gpa || gpa + size > ops->ram_end ||
         !ops->is_ram(ops->opaque, gpa, size)) {
         return FPB_ERR_NOT_RAM;
@@ -175,6 +184,9 @@ static FpbStatus fpb_copy_chunks(const FpbGuestOps *ops, const FpbRegion *reg,
         }
         if (e != (gpa | KVM_FPB_CHUNK_PRESENT)) {
             return FPB_ERR_CHUNK;
+        }
+        if (!gpa) {
+            return FPB_ERR_PAGE0;
         }
         if (gpa + bm_len < gpa || gpa + bm_len > ops->ram_end ||
             !ops->is_ram(ops->opaque, gpa, bm_len)) {

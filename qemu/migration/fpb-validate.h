@@ -23,10 +23,13 @@ typedef struct FpbGuestOps {
      * ordinary guest RAM.
      */
     bool (*read)(void *opaque, uint64_t gpa, void *buf, uint64_t len);
-    /* True if [@gpa, @gpa + @len) is entirely ordinary guest RAM. */
+    /*
+     * True if [@gpa, @gpa + @len) is entirely ordinary guest RAM: the
+     * machine's main RAM, not ROM, a ROM shadow, SMRAM or device RAM.
+     */
     bool (*is_ram)(void *opaque, uint64_t gpa, uint64_t len);
     void *opaque;
-    /* One past the highest guest RAM address. */
+    /* One past the highest ordinary guest RAM address. */
     uint64_t ram_end;
     /* Cap on the bytes of bitmap copied for one snapshot. */
     uint64_t max_bitmap_bytes;
@@ -52,6 +55,7 @@ typedef enum FpbStatus {
     FPB_ERR_TORN,           /* seq moved while the snapshot was copied */
     FPB_ERR_STALE,          /* not the outstanding request of this pass */
     FPB_ERR_RATE,           /* too many hypercalls */
+    FPB_ERR_PAGE0,          /* region or bitmap in page 0 */
     FPB_ERR__MAX,
 } FpbStatus;
 

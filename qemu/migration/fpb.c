@@ -23,6 +23,8 @@
 #include "exec/address-spaces.h"
 #include "exec/ramblock.h"
 #include "exec/target_page.h"
+#include "hw/boards.h"
+#include "hw/qdev-core.h"
 #include "qapi/qapi-types-migration.h"
 #include "migration/client-options.h"
 #include "migration/misc.h"
@@ -32,6 +34,7 @@
 #include "system/runstate.h"
 #include "standard-headers/linux/kvm_para.h"
 #include "fpb-protocol.h"
+#include "fpb-ram.h"
 #include "ram.h"
 #include "trace.h"
 
@@ -40,32 +43,166 @@ static bool fpb_on;
 static uint32_t fpb_first_wait_ms;
 
 /*
- * Only RAM a vCPU could write as memory counts: no MMIO (a read there
- * would run device code, possibly needing the BQL we may not take), no
- * ROM, no RAM devices.
+ * Ordinary guest RAM (fpb-ram.h): the machine's main RAM where the machine
+ * maps it.  Rebuilt under the BQL after every change of the memory map,
+ * read under RCU by the vCPU that makes the hypercall, which does not hold
+ * the BQL.
  */
-static bool fpb_mr_is_ram(MemoryRegion *mr)
+typedef struct FpbRamView {
+    struct rcu_head rcu;
+    FpbRamMap *map;
+} FpbRamView;
+
+static FpbRamView *fpb_ram_view;
+
+static void fpb_ram_view_free(FpbRamView *v)
 {
-    return memory_region_is_ram(mr) && !memory_region_is_ram_device(mr) &&
-           !mr->readonly && !mr->rom_device && mr->ram_block;
+    g_free(v->map);
+    g_free(v);
 }
 
-/* Walk [gpa, gpa + len) in RAM pieces; copy into @buf unless NULL. */
+/* RAM a vCPU writes as memory: no MMIO, ROM, RAM device or NVDIMM. */
+static bool fpb_mr_plain_ram(MemoryRegion *mr)
+{
+    return memory_region_is_ram(mr) && !memory_region_is_ram_device(mr) &&
+           !mr->readonly && !mr->rom_device && !mr->nonvolatile &&
+           mr->ram_block;
+}
+
+/*
+ * Describe @sub, a subregion of system memory, as layers (fpb-ram.h).  It
+ * maps ordinary RAM only if it is the machine's own mapping of its main
+ * RAM @ram: @ram itself or an alias of it, read-write all the way, owned
+ * by no device.  The chipset's overlays of the same RAM (PAM's ROM
+ * shadows, SMRAM) and kvmvapic's ROM are aliases their device owns; VGA's
+ * VRAM and ROMs are other regions altogether.  With NUMA node backends
+ * @ram is a container of them.
+ */
+static void fpb_ram_add_layers(GArray *layers, MemoryRegion *ram,
+                               MemoryRegion *sub)
+{
+    FpbRamLayer l = {
+        .start = sub->addr,
+        .size = int128_gethi(sub->size) ? UINT64_MAX :
+                int128_getlo(sub->size),
+    };
+    MemoryRegion *target = sub, *seg;
+    bool readonly = sub->readonly;
+    uint64_t off = 0;
+
+    while (target->alias) {
+        off += target->alias_offset;
+        target = target->alias;
+        readonly |= target->readonly;
+    }
+    if (sub->enabled && !readonly && target == ram &&
+        !(sub->owner && object_dynamic_cast(sub->owner, TYPE_DEVICE))) {
+        if (fpb_mr_plain_ram(ram)) {
+            l.ram = ram;
+            l.offset = off;
+        } else if (!memory_region_is_ram(ram)) {
+            QTAILQ_FOREACH(seg, &ram->subregions, subregions_link) {
+                uint64_t lo = MAX(off, seg->addr);
+                uint64_t hi = MIN(off + l.size,
+                                  seg->addr + int128_get64(seg->size));
+                FpbRamLayer s = {
+                    .start = l.start + (lo - off),
+                    .size = hi - lo,
+                    .ram = seg,
+                    .offset = lo - seg->addr,
+                };
+
+                if (lo < hi && seg->enabled && !seg->alias &&
+                    fpb_mr_plain_ram(seg)) {
+                    g_array_append_val(layers, s);
+                }
+            }
+        }
+    }
+    /* Anything else hides what lies under it, enabled or not. */
+    g_array_append_val(layers, l);
+}
+
+static void fpb_ram_update(MemoryListener *listener)
+{
+    MachineState *ms = MACHINE(qdev_get_machine());
+    g_autoptr(GArray) layers = g_array_new(false, false,
+                                           sizeof(FpbRamLayer));
+    FpbRamView *old = fpb_ram_view, *v;
+    MemoryRegion *sub;
+    FpbRamMap *map;
+    uint32_t i;
+
+    if (ms->ram) {
+        QTAILQ_FOREACH(sub, &get_system_memory()->subregions,
+                       subregions_link) {
+            fpb_ram_add_layers(layers, ms->ram, sub);
+        }
+    }
+    map = fpb_ram_map_new((FpbRamLayer *)layers->data, layers->len);
+    if (old && fpb_ram_map_equal(old->map, map)) {
+        g_free(map);
+        return;
+    }
+    for (i = 0; i < map->nr; i++) {
+        trace_fpb_ram_range(map->range[i].start, map->range[i].end,
+                            memory_region_name(map->range[i].ram));
+    }
+    v = g_new0(FpbRamView, 1);
+    v->map = map;
+    qatomic_rcu_set(&fpb_ram_view, v);
+    if (old) {
+        call_rcu(old, fpb_ram_view_free, rcu);
+    }
+}
+
+static MemoryListener fpb_ram_listener = {
+    .name = "fpb",
+    .commit = fpb_ram_update,
+    .priority = MEMORY_LISTENER_PRIORITY_MIN,
+};
+
+/*
+ * The host address of the ordinary RAM at @gpa in @r, and in *@len how
+ * much of it (at most *@len) is contiguous there; NULL if the flat view
+ * does not show @r's RAM there (the map is rebuilt only after the view
+ * changed).  Called under RCU.
+ */
+static uint8_t *fpb_ram_ptr(const FpbRamRange *r, uint64_t gpa,
+                            uint64_t *len)
+{
+    hwaddr xlat, l = MIN(*len, r->end - gpa);
+    MemoryRegion *mr;
+
+    mr = address_space_translate(&address_space_memory, gpa, &xlat, &l,
+                                 false, MEMTXATTRS_UNSPECIFIED);
+    if (mr != r->ram || xlat != r->offset + (gpa - r->start) || !l) {
+        return NULL;
+    }
+    *len = l;
+    return qemu_map_ram_ptr(mr->ram_block, xlat);
+}
+
+/* Copy [gpa, gpa + len) into @buf unless NULL, if all ordinary RAM. */
 static bool fpb_ram_access(uint64_t gpa, uint8_t *buf, uint64_t len)
 {
+    FpbRamView *v;
+
     RCU_READ_LOCK_GUARD();
-
+    v = qatomic_rcu_read(&fpb_ram_view);
+    if (!v || !fpb_ram_map_covers(v->map, gpa, len)) {
+        return false;
+    }
     while (len) {
-        hwaddr xlat, l = len;
-        MemoryRegion *mr;
+        const FpbRamRange *r = fpb_ram_map_find(v->map, gpa);
+        uint64_t l = len;
+        uint8_t *p = r ? fpb_ram_ptr(r, gpa, &l) : NULL;
 
-        mr = address_space_translate(&address_space_memory, gpa, &xlat, &l,
-                                     false, MEMTXATTRS_UNSPECIFIED);
-        if (!l || !fpb_mr_is_ram(mr)) {
+        if (!p) {
             return false;
         }
         if (buf) {
-            memcpy(buf, qemu_map_ram_ptr(mr->ram_block, xlat), l);
+            memcpy(buf, p, l);
             buf += l;
         }
         gpa += l;
@@ -84,25 +221,13 @@ static bool fpb_is_ram(void *opaque, uint64_t gpa, uint64_t len)
     return fpb_ram_access(gpa, NULL, len);
 }
 
-static bool fpb_ram_end_cb(Int128 start, Int128 len, const MemoryRegion *mr,
-                           hwaddr offset_in_region, void *opaque)
-{
-    uint64_t *end = opaque;
-
-    if (memory_region_is_ram((MemoryRegion *)mr)) {
-        *end = MAX(*end, int128_get64(int128_add(start, len)));
-    }
-    return false;
-}
-
 static uint64_t fpb_ram_end(void *opaque)
 {
-    uint64_t end = 0;
+    FpbRamView *v;
 
     RCU_READ_LOCK_GUARD();
-    flatview_for_each_range(address_space_to_flatview(&address_space_memory),
-                            fpb_ram_end_cb, &end);
-    return end;
+    v = qatomic_rcu_read(&fpb_ram_view);
+    return v ? v->map->end : 0;
 }
 
 static void fpb_arm_dirty_log(void *opaque)
@@ -110,6 +235,7 @@ static void fpb_arm_dirty_log(void *opaque)
     ram_arm_dirty_log();
 }
 
+/* Under the BQL (a dirty bitmap sync), so the map cannot change meanwhile. */
 static bool fpb_write_request(void *opaque, uint64_t gpa, uint64_t request)
 {
     uint64_t le = cpu_to_le64(request);
@@ -121,35 +247,47 @@ static bool fpb_write_request(void *opaque, uint64_t gpa, uint64_t request)
                                sizeof(le)) == MEMTX_OK;
 }
 
+/* Drop the whole pages of one piece of ordinary RAM. */
+static bool fpb_drop_piece(void *opaque, const FpbRamRange *r, uint64_t gpa,
+                           uint64_t len)
+{
+    uint64_t page_size = qemu_target_page_size();
+    uint64_t end = QEMU_ALIGN_DOWN(gpa + len, page_size);
+    RAMBlock *rb = ((MemoryRegion *)r->ram)->ram_block;
+    uint64_t *dropped = opaque;
+
+    gpa = QEMU_ALIGN_UP(gpa, page_size);
+    if (!rb->bmap || !qemu_ram_is_migratable(rb) ||
+        migrate_ram_is_ignored(rb) ||
+        ((r->offset + (gpa - r->start)) & (page_size - 1))) {
+        return true;
+    }
+    while (gpa < end) {
+        uint64_t l = end - gpa;
+        uint8_t *p = fpb_ram_ptr(r, gpa, &l);
+
+        l = QEMU_ALIGN_DOWN(l, page_size);
+        if (!p || !l) {
+            break;      /* the view changed under the map: skip the rest */
+        }
+        *dropped += qemu_guest_free_page_hint(p, l);
+        gpa += l;
+    }
+    return true;
+}
+
+/* Drop exactly the ordinary RAM pages of the run, whatever lies between. */
 static uint64_t fpb_drop_pages(void *opaque, uint64_t pfn, uint64_t npages)
 {
-    uint64_t gpa = pfn << KVM_FPB_PAGE_SHIFT;
-    uint64_t len = npages << KVM_FPB_PAGE_SHIFT;
-    uint64_t page_size = qemu_target_page_size();
     uint64_t dropped = 0;
+    FpbRamView *v;
 
     RCU_READ_LOCK_GUARD();
-    while (len) {
-        hwaddr xlat, l = len;
-        MemoryRegion *mr;
-        RAMBlock *rb;
-
-        mr = address_space_translate(&address_space_memory, gpa, &xlat, &l,
-                                     true, MEMTXATTRS_UNSPECIFIED);
-        l = QEMU_ALIGN_DOWN(l, page_size);
-        if (!l) {
-            break;
-        }
-        rb = mr->ram_block;
-        /* Bits for anything but migrated RAM are ignored, not trusted. */
-        if (fpb_mr_is_ram(mr) && rb->bmap && qemu_ram_is_migratable(rb) &&
-            !migrate_ram_is_ignored(rb) &&
-            !(xlat & (page_size - 1))) {
-            dropped += qemu_guest_free_page_hint(
-                qemu_map_ram_ptr(rb, xlat), l);
-        }
-        gpa += l;
-        len -= l;
+    v = qatomic_rcu_read(&fpb_ram_view);
+    if (v) {
+        fpb_ram_map_for_each(v->map, pfn << KVM_FPB_PAGE_SHIFT,
+                             npages << KVM_FPB_PAGE_SHIFT, fpb_drop_piece,
+                             &dropped);
     }
     return dropped;
 }
@@ -360,6 +498,7 @@ void fpb_setup(const FpbTestHooks *hooks, uint32_t first_wait_ms)
     fpb.apply_late_unchecked = hooks->apply_late_unchecked;
     fpb.skip_arm = hooks->skip_arm;
     fpb_first_wait_ms = first_wait_ms;
+    memory_listener_register(&fpb_ram_listener, &address_space_memory);
     precopy_add_notifier(&fpb_precopy_notifier);
     if (hooks->failing_notifier) {
         precopy_add_notifier(&fpb_failing_notifier);

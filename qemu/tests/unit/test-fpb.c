@@ -14,6 +14,7 @@
 #include "qemu/thread.h"
 #include "standard-headers/linux/kvm_para.h"
 #include "../../migration/fpb-protocol.h"
+#include "../../migration/fpb-ram.h"
 
 #define RAM_END         (256ULL << 20)
 #define HOLE_START      0xa0000ULL
@@ -591,6 +592,187 @@ static void test_hostile_chunks(void)
     g_assert_cmpuint(fake.runs->len, ==, 2);
 }
 
+/*
+ * Page 0 is RAM, but never the header or a bitmap: the host would write
+ * the request into the real mode interrupt vector table.
+ */
+static void test_page0(void)
+{
+    struct kvm_fpb_header *h0;
+    FpbStatus why;
+
+    setup();
+    h0 = (struct kvm_fpb_header *)fake.ram;
+    memcpy(h0, hdr(), HDR_SIZE);
+    g_assert_cmpint(hc(KVM_FPB_OP_REGISTER, 0, HDR_SIZE, &why), ==,
+                    -KVM_EINVAL);
+    g_assert_cmpint(why, ==, FPB_ERR_PAGE0);
+    g_assert_false(proto.registered);
+    memset(h0, 0, HDR_SIZE);
+    hostile_chunk(1, 0 | KVM_FPB_CHUNK_PRESENT, FPB_ERR_PAGE0);
+}
+
+/*
+ * Layers of a q35 PC with 1 GiB (or 3 GiB) of RAM and a VGA, highest
+ * priority first, as fpb.c finds them at the top of system memory: the
+ * chipset's PAM and SMRAM aliases and kvmvapic's ROM map pc.ram too, but
+ * are not the machine's own mapping of it.
+ */
+static const char pc_ram[] = "pc.ram";
+
+static FpbRamMap *pc_map(uint64_t ram_size, bool tseg)
+{
+    uint64_t below = ram_size >= 0xb0000000ULL ? 0x80000000ULL : ram_size;
+    FpbRamLayer l[] = {
+        { 0xfee00000, 0x100000 },                       /* apic-msi */
+        { 0xca000, 0x3000 },                            /* kvmvapic-rom */
+        { 0xc0000, 0x4000 }, { 0xc0000, 0x4000 },       /* pam-rom, -ram */
+        { 0xc4000, 0x4000 }, { 0xc8000, 0x4000 },
+        { 0xcc000, 0x4000 }, { 0xd0000, 0x10000 },
+        { 0xe0000, 0x8000 }, { 0xe8000, 0x8000 },       /* pam-ram: RW */
+        { 0xf0000, 0x10000 }, { 0xf0000, 0x10000 },
+        { 0xa0000, 0x20000 },                           /* smram-region */
+        { below - 0x800000, tseg ? 0x800000 : 0 },      /* tseg-blackhole */
+        { 0xfed1c000, 0x4000 },                         /* lpc-rcrb-mmio */
+        { 0, below, pc_ram, 0 },                        /* ram-below-4g */
+        { 1ULL << 32, ram_size - below, pc_ram, below },/* ram-above-4g */
+        { 0xb0000000, 0x10000000 },                     /* pcie-mmcfg */
+        { 0xfec00000, 0x1000 },                         /* ioapic */
+        { 0, UINT64_MAX },              /* pci: vga.vram, pc.bios, ... */
+    };
+
+    return fpb_ram_map_new(l, ARRAY_SIZE(l));
+}
+
+static void assert_range(const FpbRamMap *m, uint32_t i, uint64_t start,
+                         uint64_t end, uint64_t offset)
+{
+    g_assert_cmpuint(i, <, m->nr);
+    g_assert_cmphex(m->range[i].start, ==, start);
+    g_assert_cmphex(m->range[i].end, ==, end);
+    g_assert_true(m->range[i].ram == pc_ram);
+    g_assert_cmphex(m->range[i].offset, ==, offset);
+}
+
+static void test_ram_map_pc(void)
+{
+    g_autofree FpbRamMap *m1 = pc_map(1ULL << 30, false);
+    g_autofree FpbRamMap *m3 = pc_map(3ULL << 30, true);
+
+    /* No ROM shadow, no VGA window, no VRAM, no BIOS ROM. */
+    g_assert_cmpuint(m1->nr, ==, 2);
+    assert_range(m1, 0, 0, 0xa0000, 0);
+    assert_range(m1, 1, 0x100000, 1ULL << 30, 0x100000);
+    g_assert_cmphex(m1->end, ==, 1ULL << 30);
+
+    g_assert_cmpuint(m3->nr, ==, 3);
+    assert_range(m3, 0, 0, 0xa0000, 0);
+    assert_range(m3, 1, 0x100000, 0x80000000ULL - 0x800000, 0x100000);
+    assert_range(m3, 2, 1ULL << 32, (1ULL << 32) + (1ULL << 30),
+                 0x80000000ULL);
+    g_assert_cmphex(m3->end, ==, (1ULL << 32) + (1ULL << 30));
+
+    g_assert_true(fpb_ram_map_find(m1, 0x9f000) == &m1->range[0]);
+    g_assert_null(fpb_ram_map_find(m1, 0xa0000));
+    g_assert_null(fpb_ram_map_find(m1, 0xc0000));
+    g_assert_null(fpb_ram_map_find(m1, 0xfd000000));
+    g_assert_null(fpb_ram_map_find(m3, 0xfd000000));
+    g_assert_null(fpb_ram_map_find(m3, 0x7ffff000));
+    g_assert_true(fpb_ram_map_covers(m1, 0x100000, 1ULL << 20));
+    g_assert_false(fpb_ram_map_covers(m1, 0x9f000, 0x2000));
+    g_assert_false(fpb_ram_map_covers(m1, 0xe8000, 0x1000));
+    g_assert_false(fpb_ram_map_covers(m1, (1ULL << 30) - 0x1000, 0x2000));
+    g_assert_false(fpb_ram_map_covers(m1, 0, 0));
+    g_assert_false(fpb_ram_map_covers(m1, -0x1000ULL, 0x2000));
+}
+
+typedef struct Pieces {
+    uint64_t gpa[8], len[8];
+    int n;
+} Pieces;
+
+static bool add_piece(void *opaque, const FpbRamRange *r, uint64_t gpa,
+                      uint64_t len)
+{
+    Pieces *p = opaque;
+
+    g_assert_cmpint(p->n, <, 8);
+    p->gpa[p->n] = gpa;
+    p->len[p->n++] = len;
+    return true;
+}
+
+/*
+ * A run of free pages drops exactly its ordinary RAM pages, wherever it
+ * starts: in RAM, in the VGA window, or in the ROM shadow.
+ */
+static void test_ram_map_runs(void)
+{
+    g_autofree FpbRamMap *m = pc_map(3ULL << 30, false);
+    Pieces p = { 0 };
+
+    fpb_ram_map_for_each(m, 0x9e000, 0x64000, add_piece, &p);
+    g_assert_cmpint(p.n, ==, 2);
+    g_assert_cmphex(p.gpa[0], ==, 0x9e000);
+    g_assert_cmphex(p.len[0], ==, 0x2000);
+    g_assert_cmphex(p.gpa[1], ==, 0x100000);
+    g_assert_cmphex(p.len[1], ==, 0x2000);
+
+    memset(&p, 0, sizeof(p));
+    fpb_ram_map_for_each(m, 0xa0000, 0x70000, add_piece, &p);
+    g_assert_cmpint(p.n, ==, 1);
+    g_assert_cmphex(p.gpa[0], ==, 0x100000);
+    g_assert_cmphex(p.len[0], ==, 0x10000);
+
+    memset(&p, 0, sizeof(p));
+    fpb_ram_map_for_each(m, 0xc0000, 0x30000, add_piece, &p);
+    g_assert_cmpint(p.n, ==, 0);
+
+    /* From below the PCI hole to above 4 GiB: VRAM and BIOS skipped. */
+    memset(&p, 0, sizeof(p));
+    fpb_ram_map_for_each(m, 0x7ffff000, (1ULL << 32) - 0x7ffff000 + 0x1000,
+                         add_piece, &p);
+    g_assert_cmpint(p.n, ==, 2);
+    g_assert_cmphex(p.gpa[0], ==, 0x7ffff000);
+    g_assert_cmphex(p.len[0], ==, 0x1000);
+    g_assert_cmphex(p.gpa[1], ==, 1ULL << 32);
+    g_assert_cmphex(p.len[1], ==, 0x1000);
+
+    /* To the end of the address space. */
+    memset(&p, 0, sizeof(p));
+    fpb_ram_map_for_each(m, (1ULL << 32) + (1ULL << 30) - 0x1000, UINT64_MAX,
+                         add_piece, &p);
+    g_assert_cmpint(p.n, ==, 1);
+    g_assert_cmphex(p.len[0], ==, 0x1000);
+}
+
+/*
+ * The chunk table may cover ordinary RAM only: a 1 GiB guest gets 8
+ * chunks of 128 MiB, however high the BIOS ROM or the VRAM sit.
+ */
+static void test_ram_end_limits_chunks(void)
+{
+    g_autofree FpbRamMap *m = pc_map(1ULL << 30, false);
+    FpbGuestOps g = {
+        .read = fake_read,
+        .is_ram = fake_is_ram,
+        .ram_end = m->end,
+        .max_bitmap_bytes = FPB_MAX_BITMAP_BYTES,
+    };
+    FpbRegion reg;
+
+    setup();
+    hdr()->nr_chunks = 8;
+    g_assert_cmpint(fpb_check_region(&g, HDR_GPA, HDR_SIZE, &reg), ==,
+                    FPB_OK);
+    hdr()->nr_chunks = 9;
+    g_assert_cmpint(fpb_check_region(&g, HDR_GPA, HDR_SIZE, &reg), ==,
+                    FPB_ERR_NR_CHUNKS);
+    hdr()->nr_chunks = 32;          /* up to the BIOS ROM at 4 GiB */
+    g_assert_cmpint(fpb_check_region(&g, HDR_GPA, HDR_SIZE, &reg), ==,
+                    FPB_ERR_NR_CHUNKS);
+}
+
 static void test_unregister_and_reset(void)
 {
     FpbStatus why;
@@ -730,6 +912,11 @@ int main(int argc, char **argv)
     g_test_add_func("/fpb/hostile-chunks", test_hostile_chunks);
     g_test_add_func("/fpb/unregister-and-reset", test_unregister_and_reset);
     g_test_add_func("/fpb/rate-limit", test_rate_limit);
+    g_test_add_func("/fpb/page0", test_page0);
+    g_test_add_func("/fpb/ram-map/pc", test_ram_map_pc);
+    g_test_add_func("/fpb/ram-map/runs", test_ram_map_runs);
+    g_test_add_func("/fpb/ram-map/ram-end-limits-chunks",
+                    test_ram_end_limits_chunks);
     g_test_add_func("/fpb/first-wait/answered", test_first_wait_answered);
     g_test_add_func("/fpb/first-wait/timeout", test_first_wait_timeout);
     g_test_add_func("/fpb/first-wait/unregistered",
