@@ -137,9 +137,13 @@ migrates in a subsection sent only when a guest registered." \
 	tests/unit/test-fpb.c
 
 commit "migration: report FPB savings in query-migrate" \
-"Add optional fpb-skipped-pages, fpb-snapshots-applied and
-fpb-snapshots-discarded to MigrationStats, present only when a vCPU has
-kvm-pv-fpb, and print them in 'info migrate'." \
+"Add optional fpb-skipped-pages, fpb-snapshots-applied,
+fpb-snapshots-discarded and fpb-hypercalls-refused to MigrationStats,
+present only when a vCPU has kvm-pv-fpb, and print them in 'info
+migrate'.  A snapshot is the first answer to a request the host issued,
+so the snapshot counters grow by at most one per request; hypercalls
+turned down without a snapshot (rate limited, invalid, repeated) are
+counted apart, however many a guest makes." \
 	0003-migration-fpb-stats.patch
 
 commit "target/i386: add the kvm-pv-fpb paravirtual feature" \

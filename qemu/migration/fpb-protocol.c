@@ -68,14 +68,17 @@ static int64_t fpb_register(FpbProto *p, uint64_t gpa, uint64_t size,
 
     if (size > KVM_FPB_REGION_MAX) {
         *why = FPB_ERR_TOO_BIG;
+        p->refused++;
         return -KVM_E2BIG;
     }
     if (!fpb_rate_ok(p)) {
         *why = FPB_ERR_RATE;
+        p->refused++;
         return -KVM_EINVAL;
     }
     *why = fpb_check_region(&p->ops->guest, gpa, size, &reg);
     if (*why != FPB_OK) {
+        p->refused++;
         return -KVM_EINVAL;
     }
     p->registered = true;
@@ -135,17 +138,40 @@ static void fpb_drop_late(FpbProto *p)
     fpb_snapshot_free(&p->late);
 }
 
+/*
+ * Whether a SNAPSHOT_DONE for @request is this migration's first answer
+ * to a request the host issued: a snapshot, which the counters report as
+ * applied or discarded.  Anything else is a refused hypercall, so that a
+ * guest repeating itself cannot inflate the snapshot counters.
+ */
+static bool fpb_is_snapshot(FpbProto *p, uint64_t request)
+{
+    if (p->mig == FPB_MIG_IDLE || p->mig == FPB_MIG_OFF || !request ||
+        request > p->last_request || request <= p->counted_request) {
+        return false;
+    }
+    p->counted_request = request;
+    return true;
+}
+
 static int64_t fpb_snapshot_done(FpbProto *p, uint64_t request, uint64_t seq,
                                  FpbStatus *why, uint64_t *pages)
 {
     g_auto(FpbSnapshot) snap = { 0 };
 
     if (!p->registered) {
+        p->refused++;
         return -KVM_EPERM;
     }
     if (!fpb_rate_ok(p)) {
         *why = FPB_ERR_RATE;
-        goto discard;
+        p->refused++;
+        return KVM_FPB_DISCARDED;
+    }
+    if (!fpb_is_snapshot(p, request)) {
+        *why = FPB_ERR_STALE;
+        p->refused++;
+        return KVM_FPB_DISCARDED;
     }
     /* Answered at most once, and only within the pass that asked. */
     if (!p->outstanding || request != p->outstanding ||
@@ -201,6 +227,7 @@ int64_t fpb_proto_hypercall(FpbProto *p, uint64_t a0, uint64_t a1,
         ret = fpb_snapshot_done(p, a1, a2, why, pages);
         break;
     default:
+        p->refused++;
         ret = -KVM_EINVAL;
         break;
     }
@@ -217,6 +244,8 @@ const char *fpb_proto_migration_start(FpbProto *p, bool postcopy,
         p->pages_skipped = 0;
         p->applied = 0;
         p->discarded = 0;
+        p->refused = 0;
+        p->counted_request = p->last_request;
         p->first_waited = false;
         p->off_reason = NULL;
         /*

@@ -61,9 +61,19 @@ typedef struct FpbProto {
     int64_t rate_window;
     unsigned rate_count;
 
+    /*
+     * Counters of the current (or last) migration.  A snapshot is the
+     * first answer to a request this host issued in this migration: it is
+     * either applied or discarded, so that each request counts at most
+     * once.  Every other hypercall the host turns down (rate limited,
+     * invalid, answering nothing outstanding or answering a second time)
+     * counts as refused.
+     */
     uint64_t pages_skipped;
     uint64_t applied;
     uint64_t discarded;
+    uint64_t refused;
+    uint64_t counted_request;   /* highest request counted as a snapshot */
 
     /*
      * Test hooks (x-fpb-* CPU properties).  Each makes the host do what a

@@ -528,10 +528,11 @@ bool fpb_enabled(void)
 }
 
 void fpb_get_stats(uint64_t *pages_skipped, uint64_t *applied,
-                   uint64_t *discarded)
+                   uint64_t *discarded, uint64_t *refused)
 {
     QEMU_LOCK_GUARD(&fpb.lock);
     *pages_skipped = fpb.pages_skipped;
     *applied = fpb.applied;
     *discarded = fpb.discarded;
+    *refused = fpb.refused;
 }

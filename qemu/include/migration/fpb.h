@@ -60,7 +60,12 @@ void fpb_wait_first_snapshot(void);
 /* KVM_HC_FPB from a vCPU at CPL 0, arguments already truncated. */
 int64_t fpb_hypercall(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3);
 
+/*
+ * The counters of the current or last migration: pages dropped, snapshots
+ * applied and discarded (each request counts at most once), and
+ * hypercalls refused (rate limited, invalid, or answering nothing).
+ */
 void fpb_get_stats(uint64_t *pages_skipped, uint64_t *applied,
-                   uint64_t *discarded);
+                   uint64_t *discarded, uint64_t *refused);
 
 #endif

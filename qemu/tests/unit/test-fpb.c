@@ -197,9 +197,10 @@ static void test_apply(void)
     g_assert_cmpuint(g_array_index(fake.runs, uint64_t, 3), ==, 2);
     g_assert_cmpuint(proto.pages_skipped, ==, 18);
     g_assert_cmpuint(proto.applied, ==, 1);
-    /* A request is answered at most once. */
+    /* A request is answered at most once; a second answer is no snapshot. */
     g_assert_cmpint(answer(&why), ==, KVM_FPB_DISCARDED);
-    g_assert_cmpuint(proto.discarded, ==, 1);
+    g_assert_cmpuint(proto.discarded, ==, 0);
+    g_assert_cmpuint(proto.refused, ==, 1);
 }
 
 /* Rule: arm write tracking for all RAM before the guest sees a request. */
@@ -593,6 +594,100 @@ static void test_hostile_chunks(void)
 }
 
 /*
+ * A hypercall storm: thousands of SNAPSHOT_DONE calls, most of them over
+ * the rate limit, the others repeating an answer or answering nothing.
+ * They are refused hypercalls, not snapshots: fpb-snapshots-discarded
+ * must count snapshots (at most one per request), however many calls.
+ */
+static void test_storm_counts_hypercalls(void)
+{
+    struct kvm_fpb_header *h;
+    uint64_t req;
+    FpbStatus why;
+    int i;
+
+    setup();
+    start_pass();
+    h = hdr();
+    req = h->request;
+    g_assert_cmpint(answer(&why), ==, 0);
+    for (i = 0; i < 10000; i++) {
+        hc(KVM_FPB_OP_SNAPSHOT_DONE, req + (i % 3), h->seq, &why);
+    }
+    g_assert_cmpuint(proto.applied, ==, 1);
+    g_assert_cmpuint(proto.discarded, ==, 0);
+    g_assert_cmpuint(proto.refused, ==, 10000);
+
+    /* A snapshot made stale by a sync is discarded once, then refused. */
+    fake.now += 1000000000LL;
+    fpb_proto_before_sync(&proto);
+    g_assert_cmpuint(fpb_proto_after_sync(&proto), ==, req + 1);
+    h->seq += 2;
+    h->snapshot_request = req + 1;
+    fpb_proto_before_sync(&proto);
+    for (i = 0; i < 5; i++) {
+        g_assert_cmpint(hc(KVM_FPB_OP_SNAPSHOT_DONE, req + 1, h->seq, &why),
+                        ==, KVM_FPB_DISCARDED);
+        g_assert_cmpint(why, ==, FPB_ERR_STALE);
+    }
+    g_assert_cmpuint(proto.discarded, ==, 1);
+    g_assert_cmpuint(proto.refused, ==, 10004);
+
+    /* An invalid snapshot is a discarded snapshot, once per request. */
+    g_assert_cmpuint(fpb_proto_after_sync(&proto), ==, req + 2);
+    h->chunk[1] = BM1_GPA | 2 | KVM_FPB_CHUNK_PRESENT;
+    g_assert_cmpint(answer(&why), ==, -KVM_EINVAL);
+    g_assert_cmpint(answer(&why), ==, KVM_FPB_DISCARDED);
+    g_assert_cmpuint(proto.discarded, ==, 2);
+    g_assert_cmpuint(proto.refused, ==, 10005);
+
+    /* Refused REGISTERs and unknown operations count as refused too. */
+    g_assert_cmpint(hc(KVM_FPB_OP_REGISTER, HDR_GPA + 8, HDR_SIZE, &why),
+                    ==, -KVM_EINVAL);
+    g_assert_cmpint(hc(9, 0, 0, &why), ==, -KVM_EINVAL);
+    g_assert_cmpuint(proto.refused, ==, 10007);
+    g_assert_cmpuint(proto.discarded, ==, 2);
+
+    /* The next migration starts from zero, old requests are not its own. */
+    fpb_proto_migration_end(&proto);
+    g_assert_null(fpb_proto_migration_start(&proto, false, false));
+    g_assert_cmpuint(proto.refused, ==, 0);
+    h->seq += 2;
+    h->snapshot_request = req + 2;
+    g_assert_cmpint(hc(KVM_FPB_OP_SNAPSHOT_DONE, req + 2, h->seq, &why), ==,
+                    KVM_FPB_DISCARDED);
+    g_assert_cmpuint(proto.discarded, ==, 0);
+    g_assert_cmpuint(proto.refused, ==, 1);
+}
+
+/* Rate-limited answers are refused hypercalls, even the first answer. */
+static void test_rate_limited_answer(void)
+{
+    struct kvm_fpb_header *h;
+    FpbStatus why;
+    int i;
+
+    setup();
+    start_pass();
+    h = hdr();
+    h->seq += 2;
+    h->snapshot_request = h->request;
+    for (i = 1; i < FPB_RATE_PER_SEC; i++) {
+        hc(KVM_FPB_OP_SNAPSHOT_DONE, 0, h->seq, &why);
+    }
+    g_assert_cmpint(hc(KVM_FPB_OP_SNAPSHOT_DONE, h->request, h->seq, &why),
+                    ==, KVM_FPB_DISCARDED);
+    g_assert_cmpint(why, ==, FPB_ERR_RATE);
+    g_assert_cmpuint(proto.discarded, ==, 0);
+    g_assert_cmpuint(proto.refused, ==, FPB_RATE_PER_SEC);
+    /* Still outstanding: answered in the next window, it is applied. */
+    fake.now += 1000000000LL;
+    g_assert_cmpint(hc(KVM_FPB_OP_SNAPSHOT_DONE, h->request, h->seq, &why),
+                    ==, 0);
+    g_assert_cmpuint(proto.applied, ==, 1);
+}
+
+/*
  * Page 0 is RAM, but never the header or a bitmap: the host would write
  * the request into the real mode interrupt vector table.
  */
@@ -912,6 +1007,9 @@ int main(int argc, char **argv)
     g_test_add_func("/fpb/hostile-chunks", test_hostile_chunks);
     g_test_add_func("/fpb/unregister-and-reset", test_unregister_and_reset);
     g_test_add_func("/fpb/rate-limit", test_rate_limit);
+    g_test_add_func("/fpb/counters/storm", test_storm_counts_hypercalls);
+    g_test_add_func("/fpb/counters/rate-limited-answer",
+                    test_rate_limited_answer);
     g_test_add_func("/fpb/page0", test_page0);
     g_test_add_func("/fpb/ram-map/pc", test_ram_map_pc);
     g_test_add_func("/fpb/ram-map/runs", test_ram_map_runs);

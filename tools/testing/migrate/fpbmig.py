@@ -292,6 +292,7 @@ def summarize(variant, info, **extra):
     rec["fpb_skipped_pages"] = ram.get("fpb-skipped-pages", 0)
     rec["fpb_snapshots_applied"] = ram.get("fpb-snapshots-applied", 0)
     rec["fpb_snapshots_discarded"] = ram.get("fpb-snapshots-discarded", 0)
+    rec["fpb_hypercalls_refused"] = ram.get("fpb-hypercalls-refused", 0)
     rec.update(extra)
     return rec
 
