@@ -127,7 +127,8 @@ static uint64_t fpb_apply(FpbProto *p, const FpbSnapshot *snap)
 static bool fpb_may_apply_late(FpbProto *p)
 {
     if (p->apply_late_unchecked) {
-        return p->mig == FPB_MIG_ACTIVE;
+        /* Up to the last sync, which runs after switchover began. */
+        return p->mig == FPB_MIG_ACTIVE || p->mig == FPB_MIG_DONE;
     }
     return fpb_may_apply(p, p->late_gen);
 }
@@ -136,6 +137,21 @@ static void fpb_drop_late(FpbProto *p)
 {
     p->late_valid = false;
     fpb_snapshot_free(&p->late);
+}
+
+/* A sync ran: apply or discard what the apply_late test hooks kept. */
+static void fpb_settle_late(FpbProto *p)
+{
+    if (!p->late_valid) {
+        return;
+    }
+    p->late_valid = false;
+    if (fpb_may_apply_late(p)) {
+        fpb_apply(p, &p->late);
+    } else {
+        p->discarded++;
+    }
+    fpb_drop_late(p);
 }
 
 /*
@@ -298,15 +314,7 @@ uint64_t fpb_proto_after_sync(FpbProto *p)
     uint64_t req;
 
     QEMU_LOCK_GUARD(&p->lock);
-    if (p->late_valid) {
-        p->late_valid = false;
-        if (fpb_may_apply_late(p)) {
-            fpb_apply(p, &p->late);
-        } else {
-            p->discarded++;
-        }
-        fpb_drop_late(p);
-    }
+    fpb_settle_late(p);
     if (p->mig != FPB_MIG_ACTIVE || !p->registered) {
         return 0;
     }
@@ -323,6 +331,12 @@ uint64_t fpb_proto_after_sync(FpbProto *p)
     p->outstanding = req;
     p->request_gen = p->sync_gen;
     return req;
+}
+
+void fpb_proto_after_last_sync(FpbProto *p)
+{
+    QEMU_LOCK_GUARD(&p->lock);
+    fpb_settle_late(p);
 }
 
 void fpb_proto_reset(FpbProto *p)

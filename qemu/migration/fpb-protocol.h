@@ -86,7 +86,9 @@ typedef struct FpbProto {
      *
      * apply_late_unchecked (x-fpb-apply-late-unchecked): the same without
      * that check, so the snapshot is applied although a sync ran since its
-     * request.  A negative control: the tests must see data loss.
+     * request, at the last sync of the migration too (otherwise a kept
+     * snapshot could escape the tests by coming last).  A negative
+     * control: the tests must see data loss.
      *
      * skip_arm (x-fpb-skip-arm): write each request without arming write
      * tracking first (ops->arm_dirty_log() is not called).  A negative
@@ -130,6 +132,12 @@ void fpb_proto_before_sync(FpbProto *p);
  * apply_late test hooks, first tries to apply the snapshot it kept.
  */
 uint64_t fpb_proto_after_sync(FpbProto *p);
+/*
+ * The last sync, with the guest stopped: no request; a snapshot the
+ * apply_late test hooks kept is settled as after any other sync, so that a
+ * late apply cannot escape the tests by coming last.
+ */
+void fpb_proto_after_last_sync(FpbProto *p);
 void fpb_proto_reset(FpbProto *p);
 bool fpb_proto_wait_first(FpbProto *p, uint32_t timeout_ms, bool *answered);
 

@@ -362,6 +362,8 @@ static int fpb_precopy_notify(NotifierWithReturn *n, void *data, Error **errp)
             if (req) {
                 trace_fpb_request(req);
             }
+        } else {
+            fpb_proto_after_last_sync(&fpb);
         }
         break;
     case PRECOPY_NOTIFY_COMPLETE:

@@ -283,12 +283,21 @@ static void test_hook_apply_late_unchecked(void)
     fpb_proto_before_sync(&proto);
     fpb_proto_after_sync(&proto);
     g_assert_cmpuint(proto.applied, ==, 1);
-    /* Still only within a migration. */
+    /* Also at the last sync, after switchover began: no request then. */
     g_assert_cmpint(answer(&why), ==, 0);
     fpb_proto_migration_stop(&proto);
     fpb_proto_before_sync(&proto);
+    fpb_proto_after_last_sync(&proto);
+    g_assert_cmpuint(proto.applied, ==, 2);
+    fpb_proto_before_sync(&proto);
     g_assert_cmpuint(fpb_proto_after_sync(&proto), ==, 0);
-    g_assert_cmpuint(proto.applied, ==, 1);
+    /* Never outside one. */
+    fpb_proto_migration_end(&proto);
+    start_pass();
+    g_assert_cmpint(answer(&why), ==, 0);
+    fpb_proto_migration_end(&proto);
+    fpb_proto_after_last_sync(&proto);
+    g_assert_cmpuint(proto.applied, ==, 0);     /* this migration's count */
 }
 
 /* x-fpb-skip-arm writes every request without arming first. */
