@@ -62,6 +62,7 @@ extern bool fpb_enable;
 extern bool fpb_test_mode;
 extern unsigned int fpb_poll_ms;
 extern unsigned int fpb_batch;
+extern unsigned int fpb_answer_delay_ms;
 
 /* fpb_hypercall.c */
 long fpb_hypercall(unsigned long op, unsigned long a1, unsigned long a2);

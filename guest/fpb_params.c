@@ -65,5 +65,24 @@ static const struct kernel_param_ops fpb_batch_ops = {
 module_param_cb(batch, &fpb_batch_ops, &fpb_batch, 0644);
 MODULE_PARM_DESC(batch, "Free blocks marked per zone->lock hold (1-65536, default 256)");
 
+/*
+ * Testing only: the tests write into freshly freed memory between the walk
+ * and the answer, to show that such writes are caught (and that they are
+ * lost when the host breaks its rules on purpose).  A wider window makes
+ * that deterministic instead of a matter of timing.
+ */
+unsigned int fpb_answer_delay_ms;
+static int fpb_answer_delay_set(const char *val, const struct kernel_param *kp)
+{
+	return fpb_param_set_range(val, kp, 0, 10000);
+}
+
+static const struct kernel_param_ops fpb_answer_delay_ops = {
+	.set = fpb_answer_delay_set,
+	.get = param_get_uint,
+};
+module_param_cb(answer_delay_ms, &fpb_answer_delay_ops, &fpb_answer_delay_ms, 0644);
+MODULE_PARM_DESC(answer_delay_ms, "Testing only: wait between the walk and the answer, ms (0-10000, default 0)");
+
 module_param_named(pcp_lists, fpb_walk_pcp_lists, bool, 0644);
 MODULE_PARM_DESC(pcp_lists, "Also report pages waiting on per-cpu free lists (default 1)");

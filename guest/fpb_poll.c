@@ -8,6 +8,7 @@
 #include <linux/jiffies.h>
 #include <linux/ktime.h>
 #include <linux/minmax.h>
+#include <linux/delay.h>
 #include <linux/mutex.h>
 #include <linux/workqueue.h>
 #include "fpb_dev.h"
@@ -54,6 +55,8 @@ long fpb_snapshot(u64 request, bool notify)
 	seq = fpb_snapshot_take(&fpb.map, request, READ_ONCE(fpb_batch), &st);
 	fpb_account(&st, ktime_get_ns() - t0);
 	if (notify && fpb.registered) {
+		if (READ_ONCE(fpb_answer_delay_ms))
+			msleep(READ_ONCE(fpb_answer_delay_ms));
 		fpb.answered = request;
 		fpb.stats.last_request = request;
 		ret = fpb_hypercall(KVM_FPB_OP_SNAPSHOT_DONE, request, seq);
