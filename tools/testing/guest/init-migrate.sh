@@ -4,11 +4,14 @@
 # would do), then run the harness's commands from the console, each
 # answered by "@@DONE <exit status>".
 # Commands come over a virtio console (see fpbmig.py for why not ttyS0).
+# /dev/hvc0 exists as soon as the hvc driver registers, but opens with
+# ENODEV until virtio_console has added the port (seen under nested KVM):
+# wait until it opens, since a failed `exec <` would end init.
 i=0
-while [ ! -e /dev/hvc0 ]; do
+while ! (: </dev/hvc0) 2>/dev/null; do
 	i=$((i + 1))
 	if [ $i -gt 300 ]; then
-		echo "init: no /dev/hvc0 after 30 s (virtio_console missing?)"
+		echo "init: /dev/hvc0 does not open after 30 s (virtio_console missing?)"
 		poweroff -f
 	fi
 	sleep 0.1
