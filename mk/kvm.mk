@@ -15,8 +15,12 @@
 #                              KVM modules: fpb_hypercall_test must fail
 #   make kvm-sparse            sparse warnings of the files the series
 #                              touches, before and after (must not grow)
+#   make kvm-migrate           FPB migrations under real (nested) KVM, the
+#                              kvm-migrate suite; FPB_KVM_MIGRATE_CASES="a b"
+#                              picks cases (tools/testing/migrate/nested.py)
 
-.PHONY: kvm kvm-selftests kvm-patches kvm-nested kvm-check-unpatched kvm-sparse
+.PHONY: kvm kvm-selftests kvm-patches kvm-nested kvm-check-unpatched kvm-sparse \
+	kvm-migrate
 
 kvm: setup
 	@scripts/kvm-build.sh
@@ -35,3 +39,6 @@ kvm-check-unpatched: setup
 
 kvm-sparse: setup
 	@scripts/kvm-sparse.sh
+
+kvm-migrate: setup
+	@tools/testing/run-tests.pl kvm-migrate

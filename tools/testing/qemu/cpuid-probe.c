@@ -2,7 +2,9 @@
 /*
  * What a guest's user space can see of kvm-pv-fpb: the CPUID leaves, and
  * what VMCALL / VMMCALL do at CPL 3 (KVM answers -KVM_EPERM; without the
- * feature TCG raises #UD, i.e. SIGILL).  Prints one line per fact.
+ * feature TCG raises #UD, i.e. SIGILL; KVM on AMD rewrites a VMCALL into
+ * VMMCALL, which faults in a read-only user page, i.e. SIGSEGV).  Prints
+ * one line per fact.
  */
 #include <cpuid.h>
 #include <setjmp.h>
@@ -12,17 +14,19 @@
 
 static sigjmp_buf env;
 
-static void on_sigill(int sig)
+static void on_signal(int sig)
 {
-	siglongjmp(env, 1);
+	siglongjmp(env, sig);
 }
 
 static void hypercall(const char *name, int amd)
 {
 	long ret = 30;	/* KVM_HC_FPB */
 
-	if (sigsetjmp(env, 1)) {
-		printf("%s: SIGILL\n", name);
+	int sig = sigsetjmp(env, 1);
+
+	if (sig) {
+		printf("%s: %s\n", name, sig == SIGILL ? "SIGILL" : "SIGSEGV");
 		return;
 	}
 	if (amd)
@@ -50,7 +54,8 @@ int main(void)
 	printf("cpuid 40000000: max=%#x sig=%s\n", a, sig);
 	__cpuid(0x40000001, a, b, c, d);
 	printf("cpuid 40000001: eax=%#x fpb=%u\n", a, (a >> 23) & 1);
-	signal(SIGILL, on_sigill);
+	signal(SIGILL, on_signal);
+	signal(SIGSEGV, on_signal);
 	hypercall("vmcall", 0);
 	hypercall("vmmcall", 1);
 	return 0;
