@@ -32,6 +32,8 @@ shift $((OPTIND - 1))
 [ $# -gt 0 ] || set -- demo check
 
 out=$(mktemp -d /var/tmp/fpb-cold.XXXXXX)
+# As /var/cache/fpb is: guest-build reads the headers as nobody.
+chmod 755 "$out"
 if [ -z "$cache" ]; then
 	cache=$out/cache
 elif [ -n "$(ls -A "$cache" 2>/dev/null)" ]; then
