@@ -11,17 +11,7 @@
 
 #include "qemu/osdep.h"
 #include "fpb-ram.h"
-
-typedef struct FpbSpan {
-    uint64_t start, end;
-} FpbSpan;
-
-static int fpb_span_cmp(const void *a, const void *b)
-{
-    const FpbSpan *x = a, *y = b;
-
-    return x->start < y->start ? -1 : x->start > y->start;
-}
+#include "fpb-validate.h"
 
 static int fpb_range_cmp(const void *a, const void *b)
 {

@@ -138,11 +138,7 @@ FpbStatus fpb_check_region(const FpbGuestOps *ops, uint64_t gpa,
     return FPB_OK;
 }
 
-typedef struct FpbSpan {
-    uint64_t start, end;
-} FpbSpan;
-
-static int fpb_span_cmp(const void *a, const void *b)
+int fpb_span_cmp(const void *a, const void *b)
 {
     const FpbSpan *x = a, *y = b;
 

@@ -103,4 +103,12 @@ typedef bool FpbRunFn(void *opaque, uint64_t pfn, uint64_t npages);
 bool fpb_snapshot_for_each_run(const FpbSnapshot *snap, FpbRunFn *fn,
                                void *opaque);
 
+/* A range [start, end) of guest physical addresses. */
+typedef struct FpbSpan {
+    uint64_t start, end;
+} FpbSpan;
+
+/* qsort()/g_array_sort() order of spans: by start. */
+int fpb_span_cmp(const void *a, const void *b);
+
 #endif
