@@ -21,7 +21,8 @@ trap 'rm -rf "$repo"' EXIT
 export GIT_AUTHOR_NAME="FPB developers" GIT_AUTHOR_EMAIL=fpb@example.invalid
 export GIT_COMMITTER_NAME="FPB developers" GIT_COMMITTER_EMAIL=fpb@example.invalid
 export GIT_AUTHOR_DATE="2026-01-01T00:00:00Z" GIT_COMMITTER_DATE="2026-01-01T00:00:00Z"
-git_() { git -C "$repo" -c core.autocrlf=false -c user.useConfigOnly=false "$@"; }
+# No automatic gc in the background: it would race the rm -rf on exit.
+git_() { git -C "$repo" -c core.autocrlf=false -c user.useConfigOnly=false -c gc.auto=0 "$@"; }
 
 git_ init -q -b fpb
 series=()

@@ -16,9 +16,13 @@
  *
  *  - p->lock serialises request, sync and apply: fpb_proto_before_sync()
  *    takes it, so a sync waits for an apply in progress, and an apply
- *    checks under it that no sync started since its request.  Every sync
- *    calls it (migration_bitmap_sync(), through fpb_before_bitmap_sync()),
- *    not a precopy notifier, which a failing notifier ahead would skip;
+ *    checks under it that no sync started since its request, then holds
+ *    it to the end.  Every sync calls it (migration_bitmap_sync(),
+ *    through fpb_before_bitmap_sync()), not a precopy notifier, which a
+ *    failing notifier ahead would skip.  A sync that finds an apply in
+ *    progress does not wait for all of it: the apply stops at its next
+ *    step (FPB_STEP_PAGES), keeping what it applied, which was applied
+ *    before the sync;
  *  - with KVM's manual dirty log protection a page is write-protected
  *    again only when KVM_CLEAR_DIRTY_LOG covers it; migration clears
  *    lazily, and qemu_guest_free_page_hint() clears the hinted range.  For
@@ -30,7 +34,7 @@
  *
  * The migration never waits for the guest: requests are written and
  * answers applied by the vCPU that makes the hypercall.  The only wait is
- * a sync waiting for an apply in progress, bounded by the work cap.
+ * a sync waiting for one step of an apply in progress.
  */
 
 #include "qemu/osdep.h"
@@ -39,7 +43,37 @@
 #include "fpb-protocol.h"
 
 #define FPB_REQUEST_OFFSET  offsetof(struct kvm_fpb_header, request)
+#define FPB_STEP_WORDS      (FPB_STEP_PAGES / 64)
 #define NS_PER_SEC          1000000000LL
+
+/*
+ * Take p->lock for a host path that ends what an apply may do: an apply
+ * in progress sees @host_waiting at its next step and stops.
+ */
+typedef FpbProto FpbHostLock;
+
+static FpbHostLock *fpb_proto_lock_host(FpbProto *p)
+{
+    qatomic_inc(&p->host_waiting);
+    qemu_mutex_lock(&p->lock);
+    qatomic_dec(&p->host_waiting);
+    return p;
+}
+
+static void fpb_proto_unlock_host(FpbHostLock *p)
+{
+    qemu_mutex_unlock(&p->lock);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(FpbHostLock, fpb_proto_unlock_host)
+#define FPB_HOST_LOCK_GUARD(p) \
+    g_autoptr(FpbHostLock) fpb_host_lock_ = fpb_proto_lock_host(p)
+
+/* A counter that fpb_get_stats() reads without p->lock. */
+static void fpb_count(uint64_t *counter, uint64_t n)
+{
+    qatomic_set(counter, *counter + n);
+}
 
 void fpb_proto_init(FpbProto *p, FpbHostOps *ops)
 {
@@ -61,6 +95,20 @@ static bool fpb_rate_ok(FpbProto *p)
     return ++p->rate_count <= FPB_RATE_PER_SEC;
 }
 
+static void fpb_drop_late(FpbProto *p)
+{
+    p->late_valid = false;
+    fpb_snapshot_free(&p->late);
+}
+
+/* What a snapshot kept for later refers to goes with the registration. */
+static void fpb_unregister(FpbProto *p)
+{
+    p->registered = false;
+    p->outstanding = 0;
+    fpb_drop_late(p);
+}
+
 static int64_t fpb_register(FpbProto *p, uint64_t gpa, uint64_t size,
                             FpbStatus *why)
 {
@@ -68,36 +116,23 @@ static int64_t fpb_register(FpbProto *p, uint64_t gpa, uint64_t size,
 
     if (size > KVM_FPB_REGION_MAX) {
         *why = FPB_ERR_TOO_BIG;
-        p->refused++;
+        fpb_count(&p->refused, 1);
         return -KVM_E2BIG;
     }
     if (!fpb_rate_ok(p)) {
         *why = FPB_ERR_RATE;
-        p->refused++;
+        fpb_count(&p->refused, 1);
         return -KVM_EINVAL;
     }
     *why = fpb_check_region(&p->ops->guest, gpa, size, &reg);
     if (*why != FPB_OK) {
-        p->refused++;
+        fpb_count(&p->refused, 1);
         return -KVM_EINVAL;
     }
+    fpb_unregister(p);
     p->registered = true;
     p->reg = reg;
-    p->outstanding = 0;
     return 0;
-}
-
-typedef struct FpbDrop {
-    FpbProto *p;
-    uint64_t pages;
-} FpbDrop;
-
-static bool fpb_drop_run(void *opaque, uint64_t pfn, uint64_t npages)
-{
-    FpbDrop *d = opaque;
-
-    d->pages += d->p->ops->drop_pages(d->p->ops->guest.opaque, pfn, npages);
-    return true;
 }
 
 /*
@@ -110,14 +145,74 @@ static bool fpb_may_apply(FpbProto *p, uint64_t request_gen)
     return p->mig == FPB_MIG_ACTIVE && request_gen == p->sync_gen;
 }
 
-static uint64_t fpb_apply(FpbProto *p, const FpbSnapshot *snap)
+/*
+ * Called with p->lock held, between steps of an apply: whether a host path
+ * waits for the lock (the apply must then stop), and how long the lock
+ * was held since the last check.
+ */
+static bool fpb_host_waits(FpbProto *p)
 {
-    FpbDrop drop = { .p = p };
+    int64_t now = p->ops->now_ns(p->ops->guest.opaque);
 
-    fpb_snapshot_for_each_run(snap, fpb_drop_run, &drop);
-    p->applied++;
-    p->pages_skipped += drop.pages;
-    return drop.pages;
+    p->longest_hold_ns = MAX(p->longest_hold_ns, now - p->held_since);
+    p->held_since = now;
+    return qatomic_read(&p->host_waiting);
+}
+
+/*
+ * Copy and apply @snap step by step.  The caller checked the rule; it
+ * holds p->lock throughout, so the rule holds to the end.  Each step is
+ * copied under a seq check (fpb_snapshot_copy()) and applied straight
+ * into the migration bitmap.  Stops early, keeping what it applied, when
+ * a host path waits for the lock, the guest began another snapshot (torn)
+ * or its bitmaps are no longer RAM.  *@steps tells how many were applied.
+ */
+static FpbStatus fpb_apply(FpbProto *p, const FpbSnapshot *snap,
+                           uint64_t *pages, uint64_t *steps)
+{
+    uint64_t chunk_words = 1ULL << (snap->chunk_shift - 6);
+    uint64_t step = MIN(chunk_words, FPB_STEP_WORDS);
+    g_autofree uint64_t *buf = g_new(uint64_t, step);
+    uint64_t w, n;
+    uint32_t i;
+    FpbStatus st;
+
+    *pages = 0;
+    *steps = 0;
+    for (i = 0; i < snap->nr_chunks; i++) {
+        for (w = 0; snap->chunk[i] && w < chunk_words; w += step) {
+            if (fpb_host_waits(p)) {
+                return FPB_ERR_CUT;
+            }
+            st = fpb_snapshot_copy(&p->ops->guest, &p->reg, snap, i, w, buf,
+                                   step);
+            if (st != FPB_OK) {
+                return st;
+            }
+            n = p->ops->drop_bits(p->ops->guest.opaque,
+                                  ((uint64_t)i << snap->chunk_shift) + w * 64,
+                                  buf, step * 64);
+            *pages += n;
+            fpb_count(&p->pages_skipped, n);
+            ++*steps;
+        }
+    }
+    fpb_host_waits(p);
+    return FPB_OK;
+}
+
+/*
+ * Apply @snap and count it: applied if any step was (what a step applied
+ * stays applied, whatever stopped the rest), else discarded.
+ */
+static FpbStatus fpb_apply_count(FpbProto *p, const FpbSnapshot *snap,
+                                 uint64_t *pages)
+{
+    uint64_t steps;
+    FpbStatus st = fpb_apply(p, snap, pages, &steps);
+
+    fpb_count(steps ? &p->applied : &p->discarded, 1);
+    return st;
 }
 
 /*
@@ -133,23 +228,20 @@ static bool fpb_may_apply_late(FpbProto *p)
     return fpb_may_apply(p, p->late_gen);
 }
 
-static void fpb_drop_late(FpbProto *p)
-{
-    p->late_valid = false;
-    fpb_snapshot_free(&p->late);
-}
-
 /* A sync ran: apply or discard what the apply_late test hooks kept. */
 static void fpb_settle_late(FpbProto *p)
 {
+    uint64_t pages;
+
     if (!p->late_valid) {
         return;
     }
     p->late_valid = false;
     if (fpb_may_apply_late(p)) {
-        fpb_apply(p, &p->late);
+        p->held_since = p->ops->now_ns(p->ops->guest.opaque);
+        fpb_apply_count(p, &p->late, &pages);
     } else {
-        p->discarded++;
+        fpb_count(&p->discarded, 1);
     }
     fpb_drop_late(p);
 }
@@ -176,32 +268,31 @@ static int64_t fpb_snapshot_done(FpbProto *p, uint64_t request, uint64_t seq,
     g_auto(FpbSnapshot) snap = { 0 };
 
     if (!p->registered) {
-        p->refused++;
+        fpb_count(&p->refused, 1);
         return -KVM_EPERM;
     }
     if (!fpb_rate_ok(p)) {
         *why = FPB_ERR_RATE;
-        p->refused++;
+        fpb_count(&p->refused, 1);
         return KVM_FPB_DISCARDED;
     }
     if (!fpb_is_snapshot(p, request)) {
         *why = FPB_ERR_STALE;
-        p->refused++;
+        fpb_count(&p->refused, 1);
         return KVM_FPB_DISCARDED;
     }
     /* Answered at most once, and only within the pass that asked. */
     if (!p->outstanding || request != p->outstanding ||
         !fpb_may_apply(p, p->request_gen)) {
         *why = FPB_ERR_STALE;
-        goto discard;
+        fpb_count(&p->discarded, 1);
+        return KVM_FPB_DISCARDED;
     }
     p->outstanding = 0;
-    *why = fpb_snapshot_read(&p->ops->guest, &p->reg, request, seq, &snap);
-    if (*why == FPB_ERR_TORN) {
-        goto discard;
-    }
+    p->held_since = p->ops->now_ns(p->ops->guest.opaque);
+    *why = fpb_snapshot_open(&p->ops->guest, &p->reg, request, seq, &snap);
     if (*why != FPB_OK) {
-        p->discarded++;
+        fpb_count(&p->discarded, 1);
         return -KVM_EINVAL;
     }
     if (p->apply_late || p->apply_late_unchecked) {
@@ -212,12 +303,12 @@ static int64_t fpb_snapshot_done(FpbProto *p, uint64_t request, uint64_t seq,
         p->late_valid = true;
         return 0;
     }
-    *pages = fpb_apply(p, &snap);
+    *why = fpb_apply_count(p, &snap, pages);
+    /* Torn before anything was applied: the guest raced itself. */
+    if (*why == FPB_ERR_TORN && !*pages) {
+        return KVM_FPB_DISCARDED;
+    }
     return 0;
-
-discard:
-    p->discarded++;
-    return KVM_FPB_DISCARDED;
 }
 
 int64_t fpb_proto_hypercall(FpbProto *p, uint64_t a0, uint64_t a1,
@@ -235,15 +326,14 @@ int64_t fpb_proto_hypercall(FpbProto *p, uint64_t a0, uint64_t a1,
         ret = fpb_register(p, a1, a2, why);
         break;
     case KVM_FPB_OP_UNREGISTER:
-        p->registered = false;
-        p->outstanding = 0;
+        fpb_unregister(p);
         ret = 0;
         break;
     case KVM_FPB_OP_SNAPSHOT_DONE:
         ret = fpb_snapshot_done(p, a1, a2, why, pages);
         break;
     default:
-        p->refused++;
+        fpb_count(&p->refused, 1);
         ret = -KVM_EINVAL;
         break;
     }
@@ -254,13 +344,13 @@ int64_t fpb_proto_hypercall(FpbProto *p, uint64_t a0, uint64_t a1,
 const char *fpb_proto_migration_start(FpbProto *p, bool postcopy,
                                       bool background_snapshot)
 {
-    QEMU_LOCK_GUARD(&p->lock);
+    FPB_HOST_LOCK_GUARD(p);
     if (p->mig == FPB_MIG_IDLE) {
         p->outstanding = 0;
-        p->pages_skipped = 0;
-        p->applied = 0;
-        p->discarded = 0;
-        p->refused = 0;
+        qatomic_set(&p->pages_skipped, 0);
+        qatomic_set(&p->applied, 0);
+        qatomic_set(&p->discarded, 0);
+        qatomic_set(&p->refused, 0);
         p->counted_request = p->last_request;
         p->first_waited = false;
         p->off_reason = NULL;
@@ -284,7 +374,7 @@ const char *fpb_proto_migration_start(FpbProto *p, bool postcopy,
 
 void fpb_proto_migration_stop(FpbProto *p)
 {
-    QEMU_LOCK_GUARD(&p->lock);
+    FPB_HOST_LOCK_GUARD(p);
     if (p->mig == FPB_MIG_ACTIVE) {
         p->mig = FPB_MIG_DONE;
     }
@@ -294,7 +384,7 @@ void fpb_proto_migration_stop(FpbProto *p)
 
 void fpb_proto_migration_end(FpbProto *p)
 {
-    QEMU_LOCK_GUARD(&p->lock);
+    FPB_HOST_LOCK_GUARD(p);
     p->mig = FPB_MIG_IDLE;
     p->outstanding = 0;
     fpb_drop_late(p);
@@ -303,8 +393,8 @@ void fpb_proto_migration_end(FpbProto *p)
 
 void fpb_proto_before_sync(FpbProto *p)
 {
-    /* Taking the lock lets an apply in progress finish first. */
-    QEMU_LOCK_GUARD(&p->lock);
+    /* An apply in progress stops at its next step and lets the sync in. */
+    FPB_HOST_LOCK_GUARD(p);
     p->sync_gen++;
     p->outstanding = 0;
 }
@@ -313,7 +403,7 @@ uint64_t fpb_proto_after_sync(FpbProto *p)
 {
     uint64_t req;
 
-    QEMU_LOCK_GUARD(&p->lock);
+    FPB_HOST_LOCK_GUARD(p);
     fpb_settle_late(p);
     if (p->mig != FPB_MIG_ACTIVE || !p->registered) {
         return 0;
@@ -335,16 +425,14 @@ uint64_t fpb_proto_after_sync(FpbProto *p)
 
 void fpb_proto_after_last_sync(FpbProto *p)
 {
-    QEMU_LOCK_GUARD(&p->lock);
+    FPB_HOST_LOCK_GUARD(p);
     fpb_settle_late(p);
 }
 
 void fpb_proto_reset(FpbProto *p)
 {
-    QEMU_LOCK_GUARD(&p->lock);
-    p->registered = false;
-    p->outstanding = 0;
-    fpb_drop_late(p);
+    FPB_HOST_LOCK_GUARD(p);
+    fpb_unregister(p);
     qemu_cond_broadcast(&p->answered);
 }
 

@@ -18,8 +18,14 @@
 
 /* Hypercalls that do work (REGISTER, SNAPSHOT_DONE) per second. */
 #define FPB_RATE_PER_SEC        64
-/* Default cap on bitmap bytes per snapshot: 512 GiB of guest RAM. */
-#define FPB_MAX_BITMAP_BYTES    (16 * 1024 * 1024)
+/*
+ * Pages of bitmap copied and applied per step of an apply: 1 GiB of guest
+ * RAM, 32 KiB of bitmap.  Between steps the apply gives way to a sync or a
+ * reset waiting for the protocol lock, so one step (plus the header and
+ * chunk table checks before the first) bounds how long they wait, at any
+ * guest size.
+ */
+#define FPB_STEP_PAGES          (1ULL << 18)
 
 typedef struct FpbHostOps {
     FpbGuestOps guest;
@@ -27,8 +33,13 @@ typedef struct FpbHostOps {
     void (*arm_dirty_log)(void *opaque);
     /* Store @request at @gpa through the dirty-tracked path. */
     bool (*write_request)(void *opaque, uint64_t gpa, uint64_t request);
-    /* Drop pages from the migration bitmap; return how many were set. */
-    uint64_t (*drop_pages)(void *opaque, uint64_t pfn, uint64_t npages);
+    /*
+     * Drop from the migration bitmap the pages [@pfn, @pfn + @npages)
+     * whose bit is set in @free (host order, bit 0 for @pfn; @pfn and
+     * @npages are multiples of 64); return how many of them were set.
+     */
+    uint64_t (*drop_bits)(void *opaque, uint64_t pfn, const uint64_t *free,
+                          uint64_t npages);
     int64_t (*now_ns)(void *opaque);
     /* One past the highest guest RAM address, now (RAM may be plugged). */
     uint64_t (*ram_end)(void *opaque);
@@ -43,7 +54,15 @@ typedef enum FpbMigState {
 } FpbMigState;
 
 typedef struct FpbProto {
+    /*
+     * Host paths that end what an apply may do (a sync, a reset, the end
+     * of a migration) take it with fpb_proto_lock_host(), which makes an
+     * apply in progress stop at its next step.
+     */
     QemuMutex lock;
+    int host_waiting;           /* atomic: such paths waiting for @lock */
+    int64_t held_since;         /* when the apply last checked for them */
+    int64_t longest_hold_ns;    /* longest stretch between such checks */
     QemuCond answered;          /* broadcast when @outstanding may change */
     FpbHostOps *ops;
 
@@ -62,7 +81,9 @@ typedef struct FpbProto {
     unsigned rate_count;
 
     /*
-     * Counters of the current (or last) migration.  A snapshot is the
+     * Counters of the current (or last) migration, written under @lock
+     * and read without it (fpb_get_stats()), so that query-migrate never
+     * waits for an apply.  A snapshot is the
      * first answer to a request this host issued in this migration: it is
      * either applied or discarded, so that each request counts at most
      * once.  Every other hypercall the host turns down (rate limited,
@@ -100,7 +121,7 @@ typedef struct FpbProto {
     bool apply_late_unchecked;
     bool skip_arm;
     bool late_valid;
-    FpbSnapshot late;
+    FpbSnapshot late;           /* checked table; bitmaps stay in the guest */
     uint64_t late_gen;          /* request_gen of @late */
 } FpbProto;
 

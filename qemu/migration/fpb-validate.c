@@ -10,6 +10,7 @@
  */
 
 #include "qemu/osdep.h"
+#include "qemu/atomic.h"
 #include "qemu/bswap.h"
 #include "fpb-validate.h"
 
@@ -32,11 +33,11 @@ static const char *const fpb_status_names[FPB_ERR__MAX] = {
     [FPB_ERR_REQUEST] = "snapshot_request is not the request answered",
     [FPB_ERR_CHUNK] = "chunk entry with bad flags or alignment",
     [FPB_ERR_OVERLAP] = "bitmap overlaps the region or another bitmap",
-    [FPB_ERR_WORK] = "snapshot exceeds the work cap",
     [FPB_ERR_TORN] = "seq changed during the copy",
     [FPB_ERR_STALE] = "no such request outstanding in this pass",
     [FPB_ERR_RATE] = "hypercall rate limit",
     [FPB_ERR_PAGE0] = "region or bitmap in page 0",
+    [FPB_ERR_CUT] = "apply cut short by a sync or reset",
 };
 
 const char *fpb_status_str(FpbStatus st)
@@ -148,33 +149,30 @@ int fpb_span_cmp(const void *a, const void *b)
 void fpb_snapshot_free(FpbSnapshot *snap)
 {
     g_free(snap->chunk);
-    g_free(snap->bits);
     memset(snap, 0, sizeof(*snap));
 }
 
-/* Check and copy the chunk table and the bitmaps it points to. */
-static FpbStatus fpb_copy_chunks(const FpbGuestOps *ops, const FpbRegion *reg,
-                                 FpbSnapshot *snap)
+/* Check the chunk table and keep, per chunk, where its bitmap is. */
+static FpbStatus fpb_check_chunks(const FpbGuestOps *ops, const FpbRegion *reg,
+                                  FpbSnapshot *snap)
 {
     uint64_t bm_len = 1ULL << (reg->chunk_shift - 3);
     uint64_t reg_end = reg->gpa + reg->size;
-    g_autofree uint64_t *table = NULL;
-    g_autofree FpbSpan *spans = NULL;
+    uint32_t n = reg->nr_chunks ? reg->nr_chunks : 1;
+    g_autofree FpbSpan *spans = g_new(FpbSpan, n);
     uint32_t i, nr_present = 0;
-    uint64_t off = 0;
 
-    table = g_new(uint64_t, reg->nr_chunks ? reg->nr_chunks : 1);
+    snap->chunk = g_new0(uint64_t, n);
     if (reg->nr_chunks &&
-        !ops->read(ops->opaque, reg->gpa + FPB_HDR_SIZE, table,
+        !ops->read(ops->opaque, reg->gpa + FPB_HDR_SIZE, snap->chunk,
                    (uint64_t)reg->nr_chunks * sizeof(uint64_t))) {
         return FPB_ERR_NOT_RAM;
     }
-    spans = g_new(FpbSpan, reg->nr_chunks ? reg->nr_chunks : 1);
     for (i = 0; i < reg->nr_chunks; i++) {
-        uint64_t e = le64_to_cpu(table[i]);
+        uint64_t e = le64_to_cpu(snap->chunk[i]);
         uint64_t gpa = e & KVM_FPB_CHUNK_GPA_MASK;
 
-        table[i] = e;
+        snap->chunk[i] = gpa;
         if (!e) {
             continue;
         }
@@ -195,41 +193,21 @@ static FpbStatus fpb_copy_chunks(const FpbGuestOps *ops, const FpbRegion *reg,
         spans[nr_present].end = gpa + bm_len;
         nr_present++;
     }
-    if ((uint64_t)nr_present * bm_len > ops->max_bitmap_bytes) {
-        return FPB_ERR_WORK;
-    }
+    /* A bitmap that is also another's would count some pages twice. */
     qsort(spans, nr_present, sizeof(*spans), fpb_span_cmp);
     for (i = 1; i < nr_present; i++) {
         if (spans[i].start < spans[i - 1].end) {
             return FPB_ERR_OVERLAP;
         }
     }
-
-    snap->chunk_shift = reg->chunk_shift;
-    snap->nr_chunks = reg->nr_chunks;
-    snap->chunk = g_new0(uint64_t, reg->nr_chunks ? reg->nr_chunks : 1);
-    snap->bits_len = (uint64_t)nr_present * bm_len;
-    snap->bits = g_malloc(snap->bits_len ? snap->bits_len : 1);
-    for (i = 0; i < reg->nr_chunks; i++) {
-        if (!table[i]) {
-            continue;
-        }
-        if (!ops->read(ops->opaque, table[i] & KVM_FPB_CHUNK_GPA_MASK,
-                       snap->bits + off, bm_len)) {
-            return FPB_ERR_NOT_RAM;
-        }
-        snap->chunk[i] = off + 1;
-        off += bm_len;
-    }
     return FPB_OK;
 }
 
-FpbStatus fpb_snapshot_read(const FpbGuestOps *ops, const FpbRegion *reg,
+FpbStatus fpb_snapshot_open(const FpbGuestOps *ops, const FpbRegion *reg,
                             uint64_t request, uint64_t seq,
                             FpbSnapshot *snap)
 {
     struct kvm_fpb_header h;
-    uint64_t seq2;
     FpbStatus st;
 
     memset(snap, 0, sizeof(*snap));
@@ -251,62 +229,43 @@ FpbStatus fpb_snapshot_read(const FpbGuestOps *ops, const FpbRegion *reg,
     if (h.snapshot_request != request) {
         return FPB_ERR_REQUEST;
     }
-    st = fpb_copy_chunks(ops, reg, snap);
+    snap->chunk_shift = reg->chunk_shift;
+    snap->nr_chunks = reg->nr_chunks;
+    snap->seq = seq;
+    st = fpb_check_chunks(ops, reg, snap);
     if (st != FPB_OK) {
         fpb_snapshot_free(snap);
-        return st;
     }
-    if (!ops->read(ops->opaque, reg->gpa + offsetof(struct kvm_fpb_header, seq),
-                   &seq2, sizeof(seq2))) {
-        fpb_snapshot_free(snap);
-        return FPB_ERR_NOT_RAM;
-    }
-    if (le64_to_cpu(seq2) != seq) {
-        fpb_snapshot_free(snap);
-        return FPB_ERR_TORN;
-    }
-    return FPB_OK;
+    return st;
 }
 
-bool fpb_snapshot_for_each_run(const FpbSnapshot *snap, FpbRunFn *fn,
-                               void *opaque)
+FpbStatus fpb_snapshot_copy(const FpbGuestOps *ops, const FpbRegion *reg,
+                            const FpbSnapshot *snap, uint32_t i,
+                            uint64_t word, uint64_t *buf, uint64_t words)
 {
-    uint64_t pages = 1ULL << snap->chunk_shift;
-    uint64_t run_start = 0, run_len = 0;
-    uint32_t i;
+    uint64_t chunk_words = 1ULL << (snap->chunk_shift - 6);
+    uint64_t seq2, k;
 
-    for (i = 0; i < snap->nr_chunks; i++) {
-        const uint8_t *bm;
-        uint64_t p;
-
-        if (!snap->chunk[i]) {
-            continue;
-        }
-        bm = snap->bits + snap->chunk[i] - 1;
-        for (p = 0; p < pages; p++) {
-            uint64_t pfn = ((uint64_t)i << snap->chunk_shift) + p;
-
-            if (!(p & 7) && !bm[p >> 3] && !run_len) {
-                p += 7;         /* skip a clear byte quickly */
-                continue;
-            }
-            if (bm[p >> 3] & (1u << (p & 7))) {
-                if (run_len && run_start + run_len == pfn) {
-                    run_len++;
-                    continue;
-                }
-                if (run_len && !fn(opaque, run_start, run_len)) {
-                    return false;
-                }
-                run_start = pfn;
-                run_len = 1;
-            } else if (run_len) {
-                if (!fn(opaque, run_start, run_len)) {
-                    return false;
-                }
-                run_len = 0;
-            }
-        }
+    /* The caller's bounds: a bug here must not become a wild read. */
+    if (i >= snap->nr_chunks || !snap->chunk[i] || word > chunk_words ||
+        words > chunk_words - word) {
+        return FPB_ERR_CHUNK;
     }
-    return !run_len || fn(opaque, run_start, run_len);
+    /* Bitmaps were checked to be RAM, but the map may have changed. */
+    if (!ops->read(ops->opaque, snap->chunk[i] + word * 8, buf, words * 8)) {
+        return FPB_ERR_NOT_RAM;
+    }
+    /* Pairs with the guest's barrier between the bitmap and seq writes. */
+    smp_rmb();
+    if (!ops->read(ops->opaque, reg->gpa + offsetof(struct kvm_fpb_header, seq),
+                   &seq2, sizeof(seq2))) {
+        return FPB_ERR_NOT_RAM;
+    }
+    if (le64_to_cpu(seq2) != snap->seq) {
+        return FPB_ERR_TORN;
+    }
+    for (k = 0; k < words; k++) {
+        buf[k] = le64_to_cpu(buf[k]);
+    }
+    return FPB_OK;
 }

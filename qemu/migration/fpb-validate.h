@@ -31,8 +31,6 @@ typedef struct FpbGuestOps {
     void *opaque;
     /* One past the highest ordinary guest RAM address. */
     uint64_t ram_end;
-    /* Cap on the bytes of bitmap copied for one snapshot. */
-    uint64_t max_bitmap_bytes;
 } FpbGuestOps;
 
 typedef enum FpbStatus {
@@ -51,11 +49,11 @@ typedef enum FpbStatus {
     FPB_ERR_REQUEST,        /* snapshot_request is not the request answered */
     FPB_ERR_CHUNK,          /* entry with unknown flags or unaligned GPA */
     FPB_ERR_OVERLAP,        /* bitmap overlaps the region or another bitmap */
-    FPB_ERR_WORK,           /* more bitmap than max_bitmap_bytes */
     FPB_ERR_TORN,           /* seq moved while the snapshot was copied */
     FPB_ERR_STALE,          /* not the outstanding request of this pass */
     FPB_ERR_RATE,           /* too many hypercalls */
     FPB_ERR_PAGE0,          /* region or bitmap in page 0 */
+    FPB_ERR_CUT,            /* a sync or reset stopped the apply */
     FPB_ERR__MAX,
 } FpbStatus;
 
@@ -69,13 +67,16 @@ typedef struct FpbRegion {
     uint32_t nr_chunks;
 } FpbRegion;
 
-/* A snapshot copied out of the guest, safe to walk. */
+/*
+ * A snapshot whose header and chunk table passed the checks.  The bitmaps
+ * stay in guest memory: fpb_snapshot_copy() reads them piece by piece, so
+ * that no allocation or lock hold grows with the size of the guest.
+ */
 typedef struct FpbSnapshot {
     uint32_t chunk_shift;
     uint32_t nr_chunks;
-    uint64_t *chunk;            /* per chunk: byte offset in @bits + 1, or 0 */
-    uint8_t *bits;
-    uint64_t bits_len;
+    uint64_t seq;
+    uint64_t *chunk;            /* per chunk: GPA of its bitmap, or 0 */
 } FpbSnapshot;
 
 /* Check the region at @gpa of @size bytes; fill @reg on success. */
@@ -83,25 +84,27 @@ FpbStatus fpb_check_region(const FpbGuestOps *ops, uint64_t gpa,
                            uint64_t size, FpbRegion *reg);
 
 /*
- * Copy the snapshot answering @request, which the guest says it published
- * with sequence number @seq, into @snap (freed with fpb_snapshot_free()
- * also on failure).  Re-reads seq after the copy: a change means a torn
- * read.
+ * Check the header and chunk table of the snapshot answering @request,
+ * which the guest says it published with sequence number @seq, and keep
+ * the table in @snap (freed with fpb_snapshot_free(), also on failure).
  */
-FpbStatus fpb_snapshot_read(const FpbGuestOps *ops, const FpbRegion *reg,
+FpbStatus fpb_snapshot_open(const FpbGuestOps *ops, const FpbRegion *reg,
                             uint64_t request, uint64_t seq,
                             FpbSnapshot *snap);
 
+/*
+ * Copy @words 64-bit words of chunk @i's bitmap, from word @word on, into
+ * @buf in host order, then re-read seq: FPB_ERR_TORN if the guest began
+ * another snapshot since fpb_snapshot_open(), and then nothing copied so
+ * far may be used.  Seqlock reasoning: seq unchanged after the copy means
+ * every word copied since the open belongs to snapshot @snap->seq.
+ */
+FpbStatus fpb_snapshot_copy(const FpbGuestOps *ops, const FpbRegion *reg,
+                            const FpbSnapshot *snap, uint32_t i,
+                            uint64_t word, uint64_t *buf, uint64_t words);
+
 void fpb_snapshot_free(FpbSnapshot *snap);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(FpbSnapshot, fpb_snapshot_free)
-
-/*
- * Call @fn for each run of set bits of @snap, as a pfn range; stop early
- * and return false if @fn does.
- */
-typedef bool FpbRunFn(void *opaque, uint64_t pfn, uint64_t npages);
-bool fpb_snapshot_for_each_run(const FpbSnapshot *snap, FpbRunFn *fn,
-                               void *opaque);
 
 /* A range [start, end) of guest physical addresses. */
 typedef struct FpbSpan {

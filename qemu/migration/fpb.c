@@ -33,6 +33,7 @@
 #include "system/reset.h"
 #include "system/runstate.h"
 #include "standard-headers/linux/kvm_para.h"
+#include "fpb-bitmap.h"
 #include "fpb-protocol.h"
 #include "fpb-ram.h"
 #include "ram.h"
@@ -247,14 +248,33 @@ static bool fpb_write_request(void *opaque, uint64_t gpa, uint64_t request)
                                sizeof(le)) == MEMTX_OK;
 }
 
-/* Drop the whole pages of one piece of ordinary RAM. */
+typedef struct FpbDropBits {
+    uint64_t pfn;               /* the page of bit 0 of @free */
+    const uint64_t *free;
+    uint64_t dropped;
+} FpbDropBits;
+
+typedef struct FpbBlockDrop {
+    const uint64_t *free;
+    uint64_t free_bit;
+} FpbBlockDrop;
+
+static uint64_t fpb_block_drop(unsigned long *bmap, uint64_t start,
+                               uint64_t npages, void *opaque)
+{
+    FpbBlockDrop *bd = opaque;
+
+    return fpb_bitmap_drop(bmap, start, bd->free, bd->free_bit, npages);
+}
+
+/* Drop the pages of one piece of ordinary RAM whose bits are set. */
 static bool fpb_drop_piece(void *opaque, const FpbRamRange *r, uint64_t gpa,
                            uint64_t len)
 {
     uint64_t page_size = qemu_target_page_size();
     uint64_t end = QEMU_ALIGN_DOWN(gpa + len, page_size);
     RAMBlock *rb = ((MemoryRegion *)r->ram)->ram_block;
-    uint64_t *dropped = opaque;
+    FpbDropBits *d = opaque;
 
     gpa = QEMU_ALIGN_UP(gpa, page_size);
     if (!rb->bmap || !qemu_ram_is_migratable(rb) ||
@@ -264,22 +284,33 @@ static bool fpb_drop_piece(void *opaque, const FpbRamRange *r, uint64_t gpa,
     }
     while (gpa < end) {
         uint64_t l = end - gpa;
-        uint8_t *p = fpb_ram_ptr(r, gpa, &l);
+        FpbBlockDrop bd = {
+            .free = d->free,
+            .free_bit = (gpa >> KVM_FPB_PAGE_SHIFT) - d->pfn,
+        };
 
-        l = QEMU_ALIGN_DOWN(l, page_size);
-        if (!p || !l) {
-            break;      /* the view changed under the map: skip the rest */
+        /* Only where the flat view shows this RAM, as the map said. */
+        if (!fpb_ram_ptr(r, gpa, &l)) {
+            break;
         }
-        *dropped += qemu_guest_free_page_hint(p, l);
+        l = QEMU_ALIGN_DOWN(l, page_size);
+        if (!l) {
+            break;
+        }
+        d->dropped += ram_block_drop_dirty(rb,
+                                           (r->offset + (gpa - r->start)) /
+                                           page_size, l / page_size,
+                                           fpb_block_drop, &bd);
         gpa += l;
     }
     return true;
 }
 
-/* Drop exactly the ordinary RAM pages of the run, whatever lies between. */
-static uint64_t fpb_drop_pages(void *opaque, uint64_t pfn, uint64_t npages)
+/* Drop exactly the ordinary RAM pages marked free, whatever lies between. */
+static uint64_t fpb_drop_bits(void *opaque, uint64_t pfn, const uint64_t *free,
+                              uint64_t npages)
 {
-    uint64_t dropped = 0;
+    FpbDropBits d = { .pfn = pfn, .free = free };
     FpbRamView *v;
 
     RCU_READ_LOCK_GUARD();
@@ -287,9 +318,9 @@ static uint64_t fpb_drop_pages(void *opaque, uint64_t pfn, uint64_t npages)
     if (v) {
         fpb_ram_map_for_each(v->map, pfn << KVM_FPB_PAGE_SHIFT,
                              npages << KVM_FPB_PAGE_SHIFT, fpb_drop_piece,
-                             &dropped);
+                             &d);
     }
-    return dropped;
+    return d.dropped;
 }
 
 static int64_t fpb_now_ns(void *opaque)
@@ -301,11 +332,10 @@ static FpbHostOps fpb_ops = {
     .guest = {
         .read = fpb_read,
         .is_ram = fpb_is_ram,
-        .max_bitmap_bytes = FPB_MAX_BITMAP_BYTES,
     },
     .arm_dirty_log = fpb_arm_dirty_log,
     .write_request = fpb_write_request,
-    .drop_pages = fpb_drop_pages,
+    .drop_bits = fpb_drop_bits,
     .now_ns = fpb_now_ns,
     .ram_end = fpb_ram_end,
 };
@@ -321,7 +351,10 @@ int64_t fpb_hypercall(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3)
     }
     ret = fpb_proto_hypercall(&fpb, a0, a1, a2, a3, &why, &pages);
     trace_fpb_hypercall(a0, a1, a2, ret);
-    if (why != FPB_OK) {
+    if (why == FPB_ERR_CUT) {
+        /* Not the guest's doing: a sync or reset took over. */
+        trace_fpb_apply_cut(a1, pages);
+    } else if (why != FPB_OK) {
         trace_fpb_refused(a0, a1, fpb_status_str(why));
         if (why != FPB_ERR_STALE) {
             qemu_log_mask(LOG_GUEST_ERROR, "fpb: op %" PRIu64
@@ -532,9 +565,9 @@ bool fpb_enabled(void)
 void fpb_get_stats(uint64_t *pages_skipped, uint64_t *applied,
                    uint64_t *discarded, uint64_t *refused)
 {
-    QEMU_LOCK_GUARD(&fpb.lock);
-    *pages_skipped = fpb.pages_skipped;
-    *applied = fpb.applied;
-    *discarded = fpb.discarded;
-    *refused = fpb.refused;
+    /* Without fpb.lock: query-migrate must not wait for an apply. */
+    *pages_skipped = qatomic_read(&fpb.pages_skipped);
+    *applied = qatomic_read(&fpb.applied);
+    *discarded = qatomic_read(&fpb.discarded);
+    *refused = qatomic_read(&fpb.refused);
 }

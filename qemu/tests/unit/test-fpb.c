@@ -11,8 +11,10 @@
  */
 
 #include "qemu/osdep.h"
+#include "qemu/bitmap.h"
 #include "qemu/thread.h"
 #include "standard-headers/linux/kvm_para.h"
+#include "../../migration/fpb-bitmap.h"
 #include "../../migration/fpb-protocol.h"
 #include "../../migration/fpb-ram.h"
 
@@ -84,13 +86,32 @@ static bool fake_write_request(void *opaque, uint64_t gpa, uint64_t req)
     return true;
 }
 
-static uint64_t fake_drop(void *opaque, uint64_t pfn, uint64_t npages)
+/* Record the runs of set bits, joining runs that continue across calls. */
+static uint64_t fake_drop_bits(void *opaque, uint64_t pfn,
+                               const uint64_t *free, uint64_t npages)
 {
-    g_assert_true(fake_is_ram(NULL, pfn << 12, npages << 12) ||
-                  (pfn << 12) < RAM_END);
-    g_array_append_val(fake.runs, pfn);
-    g_array_append_val(fake.runs, npages);
-    return npages;
+    uint64_t i, n = 0;
+
+    g_assert_cmpuint(pfn % 64, ==, 0);
+    g_assert_cmpuint(npages % 64, ==, 0);
+    g_assert_cmpuint((pfn + npages) << 12, <=, RAM_END);
+    for (i = 0; i < npages; i++) {
+        uint64_t len = fake.runs->len, p = pfn + i;
+
+        if (!(free[i / 64] & (1ULL << (i % 64)))) {
+            continue;
+        }
+        n++;
+        if (len && g_array_index(fake.runs, uint64_t, len - 2) +
+                   g_array_index(fake.runs, uint64_t, len - 1) == p) {
+            g_array_index(fake.runs, uint64_t, len - 1)++;
+        } else {
+            g_array_append_val(fake.runs, p);
+            p = 1;
+            g_array_append_val(fake.runs, p);
+        }
+    }
+    return n;
 }
 
 static int64_t fake_now(void *opaque)
@@ -139,11 +160,10 @@ static void setup(void)
         .guest = {
             .read = fake_read,
             .is_ram = fake_is_ram,
-            .max_bitmap_bytes = FPB_MAX_BITMAP_BYTES,
         },
         .arm_dirty_log = fake_arm,
         .write_request = fake_write_request,
-        .drop_pages = fake_drop,
+        .drop_bits = fake_drop_bits,
         .now_ns = fake_now,
         .ram_end = fake_ram_end,
     };
@@ -323,8 +343,11 @@ static void *snapshot_thread(void *opaque)
     return NULL;
 }
 
-/* Rule: a sync that starts during an apply waits for the apply to end. */
-static void test_sync_waits_for_apply(void)
+/*
+ * Rule: a sync that starts during an apply waits for the step in progress,
+ * no more: the apply keeps what it applied and stops there.
+ */
+static void test_sync_cuts_apply(void)
 {
     QemuThread t;
 
@@ -336,9 +359,19 @@ static void test_sync_waits_for_apply(void)
                        QEMU_THREAD_JOINABLE);
     qemu_event_wait(&fake.in_copy);
     fpb_proto_before_sync(&proto);
-    /* Every run was dropped before the sync could begin. */
-    g_assert_cmpuint(fake.runs->len, ==, 4);
     qemu_thread_join(&t);
+    /* Chunk 0's step was applied before the sync began, chunk 1's not. */
+    g_assert_cmpuint(fake.runs->len, ==, 2);
+    g_assert_cmpuint(g_array_index(fake.runs, uint64_t, 0), ==, 0x300);
+    g_assert_cmpuint(proto.pages_skipped, ==, 16);
+    g_assert_cmpuint(proto.applied, ==, 1);
+    /* The next request's answer is applied whole. */
+    fake.copy_delay_ms = 0;
+    g_array_set_size(fake.runs, 0);
+    g_assert_cmpuint(fpb_proto_after_sync(&proto), !=, 0);
+    g_assert_cmpint(answer(NULL), ==, 0);
+    g_assert_cmpuint(fake.runs->len, ==, 4);
+    g_assert_cmpuint(proto.applied, ==, 2);
 }
 
 /* Rule: a silent guest costs the optimisation, never the migration. */
@@ -390,17 +423,124 @@ static void test_switchover(void)
     g_assert_cmpuint(proto.pages_skipped, ==, 0);
 }
 
-/* Rule: the work per snapshot is capped. */
-static void test_work_cap(void)
+/*
+ * A 1 TiB guest (chunk_shift 18: 1024 chunks of 1 GiB, a layout the
+ * spec allows): its 32 MiB of bitmap is applied, not refused.  The RAM is a
+ * sparse mock: the header lives in the fake's RAM, every bitmap reads as
+ * "7 of 8 pages free", and the migration bitmap is a real one.
+ */
+#define TB_RAM_END      (1ULL << 40)
+#define TB_SHIFT        18
+#define TB_CHUNKS       1024
+#define TB_BM_GPA       (1ULL << 30)
+#define TB_PAGES        (TB_RAM_END >> 12)
+
+static unsigned long *tb_bmap;
+
+static bool tb_is_ram(void *opaque, uint64_t gpa, uint64_t len)
 {
+    return gpa + len >= gpa && gpa + len <= TB_RAM_END;
+}
+
+static bool tb_read(void *opaque, uint64_t gpa, void *buf, uint64_t len)
+{
+    uint64_t bm_end = TB_BM_GPA + TB_CHUNKS * (1ULL << (TB_SHIFT - 3));
+
+    if (gpa >= HDR_GPA && gpa + len <= HDR_GPA + HDR_SIZE) {
+        memcpy(buf, fake.ram + gpa, len);
+    } else if (gpa >= TB_BM_GPA && gpa + len <= bm_end) {
+        memset(buf, 0xfe, len);
+    } else {
+        fake.bad_reads++;
+        return false;
+    }
+    return true;
+}
+
+static uint64_t tb_drop_bits(void *opaque, uint64_t pfn, const uint64_t *free,
+                             uint64_t npages)
+{
+    g_assert_cmpuint(pfn + npages, <=, TB_PAGES);
+    return fpb_bitmap_drop(tb_bmap, pfn, free, 0, npages);
+}
+
+static uint64_t tb_ram_end(void *opaque)
+{
+    return TB_RAM_END;
+}
+
+static void test_terabyte(void)
+{
+    struct kvm_fpb_header *h;
+    uint64_t free_pages = (TB_CHUNKS - 1) * (1ULL << TB_SHIFT) / 8 * 7;
     FpbStatus why;
+    uint32_t i;
 
     setup();
-    ops.guest.max_bitmap_bytes = BM_LEN;    /* one chunk's worth */
+    ops.guest.read = tb_read;
+    ops.guest.is_ram = tb_is_ram;
+    ops.drop_bits = tb_drop_bits;
+    ops.ram_end = tb_ram_end;
+    tb_bmap = bitmap_new(TB_PAGES);
+    bitmap_set(tb_bmap, 0, TB_PAGES);       /* pass 1: everything dirty */
+    h = hdr();
+    h->chunk_shift = TB_SHIFT;
+    h->nr_chunks = TB_CHUNKS;
+    h->chunk[0] = 0;                        /* chunk 0: all in use */
+    for (i = 1; i < TB_CHUNKS; i++) {
+        h->chunk[i] = (TB_BM_GPA + i * (1ULL << (TB_SHIFT - 3))) |
+                      KVM_FPB_CHUNK_PRESENT;
+    }
     start_pass();
-    g_assert_cmpint(answer(&why), ==, -KVM_EINVAL);
-    g_assert_cmpint(why, ==, FPB_ERR_WORK);
-    g_assert_cmpuint(fake.runs->len, ==, 0);
+    g_assert_cmpint(answer(&why), ==, 0);
+    g_assert_cmpint(why, ==, FPB_OK);
+    g_assert_cmpuint(proto.applied, ==, 1);
+    g_assert_cmpuint(proto.pages_skipped, ==, free_pages);
+    g_assert_cmpuint(bitmap_count_one(tb_bmap, TB_PAGES), ==,
+                     TB_PAGES - free_pages);
+    g_assert_true(test_bit((1 << TB_SHIFT) - 1, tb_bmap));
+    g_assert_true(test_bit(1 << TB_SHIFT, tb_bmap));
+    g_assert_false(test_bit((1 << TB_SHIFT) + 1, tb_bmap));
+    g_assert_true(test_bit(TB_PAGES - 8, tb_bmap));
+    g_assert_false(test_bit(TB_PAGES - 1, tb_bmap));
+    g_assert_cmpint(fake.bad_reads, ==, 0);
+    g_free(tb_bmap);
+}
+
+/* fpb_bitmap_drop() against a bit-by-bit model, at every alignment. */
+static void test_bitmap_drop(void)
+{
+    enum { BITS = 1024 };
+    GRand *r = g_rand_new_with_seed(1);
+    int iter;
+
+    for (iter = 0; iter < 20000; iter++) {
+        unsigned long dst[BITS / BITS_PER_LONG], want[BITS / BITS_PER_LONG];
+        uint64_t free[BITS / 64 + 1];
+        uint64_t n = g_rand_int_range(r, 0, BITS / 2);
+        uint64_t dst_bit = g_rand_int_range(r, 0, BITS - n + 1);
+        uint64_t free_bit = g_rand_int_range(r, 0, BITS - n + 1);
+        uint64_t i, count = 0;
+
+        for (i = 0; i < ARRAY_SIZE(dst); i++) {
+            dst[i] = ((unsigned long)g_rand_int(r) << 31) ^ g_rand_int(r);
+        }
+        for (i = 0; i < ARRAY_SIZE(free); i++) {
+            free[i] = ((uint64_t)g_rand_int(r) << 32) | g_rand_int(r);
+        }
+        memcpy(want, dst, sizeof(dst));
+        for (i = 0; i < n; i++) {
+            if ((free[(free_bit + i) / 64] >> ((free_bit + i) % 64)) & 1 &&
+                test_bit(dst_bit + i, want)) {
+                clear_bit(dst_bit + i, want);
+                count++;
+            }
+        }
+        g_assert_cmpuint(fpb_bitmap_drop(dst, dst_bit, free, free_bit, n), ==,
+                         count);
+        g_assert_cmpmem(dst, sizeof(dst), want, sizeof(want));
+    }
+    g_rand_free(r);
 }
 
 /* Rule: no snapshots with postcopy, which never sends a dropped page. */
@@ -861,7 +1001,6 @@ static void test_ram_end_limits_chunks(void)
         .read = fake_read,
         .is_ram = fake_is_ram,
         .ram_end = m->end,
-        .max_bitmap_bytes = FPB_MAX_BITMAP_BYTES,
     };
     FpbRegion reg;
 
@@ -1004,10 +1143,10 @@ int main(int argc, char **argv)
     g_test_add_func("/fpb/rule/arm-before-request", test_arm_before_request);
     g_test_add_func("/fpb/rule/sync-between-request-and-apply",
                     test_sync_between_request_and_apply);
-    g_test_add_func("/fpb/rule/sync-waits-for-apply",
-                    test_sync_waits_for_apply);
+    g_test_add_func("/fpb/rule/sync-cuts-apply", test_sync_cuts_apply);
     g_test_add_func("/fpb/rule/absent-guest", test_absent_guest);
-    g_test_add_func("/fpb/rule/work-cap", test_work_cap);
+    g_test_add_func("/fpb/apply/terabyte", test_terabyte);
+    g_test_add_func("/fpb/bitmap-drop", test_bitmap_drop);
     g_test_add_func("/fpb/rule/postcopy-off", test_postcopy_off);
     g_test_add_func("/fpb/switchover", test_switchover);
     g_test_add_func("/fpb/torn", test_torn);

@@ -1,6 +1,6 @@
 /*
- * Just enough of QEMU's qemu/osdep.h to build migration/fpb-validate.c on
- * its own (unit tests of the validator, the libFuzzer harness).
+ * Just enough of QEMU's qemu/osdep.h to build migration/fpb-validate.c and
+ * fpb-bitmap.c on their own (unit tests of the validator, the libFuzzer harness).
  */
 #ifndef FPB_FUZZ_OSDEP_H
 #define FPB_FUZZ_OSDEP_H
