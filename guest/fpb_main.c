@@ -57,7 +57,7 @@ static int fpb_checks(void)
 	if (ret)
 		return ret;
 	if (!fpb_host_offers()) {
-		pr_err("host does not offer KVM_FEATURE_FPB (CPUID 0x40000001 EAX bit %d)\n",
+		pr_err("host does not offer KVM_FEATURE_FPB (CPUID 0x40000001 EAX bit %d): start QEMU with -cpu ...,kvm-pv-fpb=on; under KVM the host kernel also needs FPB's KVM series\n",
 		       KVM_FEATURE_FPB);
 		return -ENODEV;
 	}

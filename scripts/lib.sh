@@ -69,7 +69,10 @@ fetch_deb() {
 }
 
 # Remove all but the KEEP most recently used build keys under DIR (its
-# subdirectories other than pristine/ and unpatched/).
+# subdirectories other than pristine/ and unpatched/).  A key used in the
+# last FPB_KEY_GRACE_MIN minutes (default 240) stays whatever KEEP says: a
+# suite asks for its binary once and runs it for up to an hour, while a
+# build for another tree (a work tree, a helper's edit) may come between.
 prune_old_keys() {
 	local dir=$1 keep=$2 d n=0
 	while IFS= read -r d; do
@@ -77,6 +80,9 @@ prune_old_keys() {
 		*/pristine | */unpatched) continue ;;
 		esac
 		n=$((n + 1))
-		[ "$n" -le "$keep" ] || rm -rf "$d"
+		[ "$n" -le "$keep" ] && continue
+		[ -n "$(find "${d%/}" -maxdepth 0 -mmin -"${FPB_KEY_GRACE_MIN:-240}")" ] &&
+			continue
+		rm -rf "$d"
 	done < <(ls -1dt "$dir"/*/ 2>/dev/null)
 }

@@ -126,9 +126,10 @@ no guest is refused for its size, and a sync waits for one step at most
 (tests/bench/fpb-apply-bench.c measures it, 8 GiB to 16 TiB).  The
 migration waits for the guest once, boundedly:
 ram_save_iterate() holds the first pass back until the first answer
-arrives or fpb-first-wait-ms passes, since whatever it sends before then
-is sent even if free; no sync can run meanwhile, the waiting thread
-being the one that syncs.  FPB stays off with postcopy-ram (a page it
+arrives or the new migration parameter fpb-first-wait-ms (default 1000,
+at most 60000, 0 turns the wait off) passes, since whatever it sends
+before then is sent even if free; no sync can run meanwhile, the waiting
+thread being the one that syncs.  FPB stays off with postcopy-ram (a page it
 dropped is never sent, even when the destination faults on it) and
 background-snapshot.
 
@@ -149,6 +150,7 @@ migrates in a subsection sent only when a guest registered." \
 	migration/fpb-protocol.h migration/fpb-protocol.c \
 	migration/fpb-ram.h migration/fpb-ram.c migration/fpb.c \
 	include/migration/fpb.h 0002-migration-fpb-build.patch \
+	0006-migration-fpb-first-wait-parameter.patch \
 	tests/unit/test-fpb.c tests/bench/fpb-apply-bench.c
 
 commit "migration: report FPB savings in query-migrate" \
@@ -166,15 +168,15 @@ commit "target/i386: add the kvm-pv-fpb paravirtual feature" \
 -cpu host or max.  Under KVM the bit is offered only when the kernel
 accepts KVM_HC_FPB in KVM_CAP_EXIT_HYPERCALL; QEMU then enables that
 exit (kvm_enable_hypercall() now keeps bits enabled earlier, such as
-SEV-SNP's KVM_HC_MAP_GPA_RANGE) and hands the hypercall to FPB.
-fpb-first-wait-ms (default 1000, at most 60000) bounds the wait for the
-guest's first snapshot of a migration.
+SEV-SNP's KVM_HC_MAP_GPA_RANGE) and hands the hypercall to FPB; a host
+kernel without that support gets a warning that names the KVM series it
+needs.  docs/system/i386/kvm-pv.rst describes the flag.
 
 x-fpb-apply-late, x-fpb-apply-late-unchecked, x-fpb-skip-arm and
 x-fpb-failing-notifier are test hooks, off by default: each breaks FPB
 or its surroundings on purpose and exists only to show that the tests
 catch the failure (see include/migration/fpb.h)." \
-	0004-target-i386-kvm-pv-fpb.patch
+	0004-target-i386-kvm-pv-fpb.patch 0007-docs-kvm-pv-fpb.patch
 
 commit "target/i386/tcg: emulate KVM hypercalls for kvm-pv-fpb" \
 "With kvm-pv-fpb on, TCG shows KVM's signature in CPUID 0x40000000 and

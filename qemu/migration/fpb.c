@@ -36,12 +36,12 @@
 #include "fpb-bitmap.h"
 #include "fpb-protocol.h"
 #include "fpb-ram.h"
+#include "options.h"
 #include "ram.h"
 #include "trace.h"
 
 static FpbProto fpb;
 static bool fpb_on;
-static uint32_t fpb_first_wait_ms;
 
 /*
  * Ordinary guest RAM (fpb-ram.h): the machine's main RAM where the machine
@@ -522,7 +522,7 @@ static const VMStateDescription vmstate_fpb = {
     },
 };
 
-void fpb_setup(const FpbTestHooks *hooks, uint32_t first_wait_ms)
+void fpb_setup(const FpbTestHooks *hooks)
 {
     if (fpb_on) {
         return;
@@ -532,7 +532,6 @@ void fpb_setup(const FpbTestHooks *hooks, uint32_t first_wait_ms)
     fpb.apply_late = hooks->apply_late;
     fpb.apply_late_unchecked = hooks->apply_late_unchecked;
     fpb.skip_arm = hooks->skip_arm;
-    fpb_first_wait_ms = first_wait_ms;
     memory_listener_register(&fpb_ram_listener, &address_space_memory);
     precopy_add_notifier(&fpb_precopy_notifier);
     if (hooks->failing_notifier) {
@@ -544,14 +543,15 @@ void fpb_setup(const FpbTestHooks *hooks, uint32_t first_wait_ms)
 
 void fpb_wait_first_snapshot(void)
 {
+    uint32_t bound = migrate_fpb_first_wait_ms();
     int64_t t0, waited;
     bool answered;
 
-    if (!fpb_on || !fpb_first_wait_ms) {
+    if (!fpb_on || !bound) {
         return;
     }
     t0 = g_get_monotonic_time();
-    if (fpb_proto_wait_first(&fpb, fpb_first_wait_ms, &answered)) {
+    if (fpb_proto_wait_first(&fpb, bound, &answered)) {
         waited = g_get_monotonic_time() - t0;
         trace_fpb_first_wait(waited, answered);
     }

@@ -9,7 +9,7 @@
 #ifndef MIGRATION_FPB_H
 #define MIGRATION_FPB_H
 
-/* Bounds of the fpb-first-wait-ms CPU property. */
+/* Default and bound of the fpb-first-wait-ms migration parameter. */
 #define FPB_FIRST_WAIT_DEFAULT_MS   1000
 #define FPB_FIRST_WAIT_MAX_MS       60000
 
@@ -35,11 +35,8 @@ typedef struct FpbTestHooks {
     bool failing_notifier;
 } FpbTestHooks;
 
-/*
- * Turn the host side on; called when a vCPU has kvm-pv-fpb.
- * @first_wait_ms bounds fpb_wait_first_snapshot().
- */
-void fpb_setup(const FpbTestHooks *hooks, uint32_t first_wait_ms);
+/* Turn the host side on; called when a vCPU has kvm-pv-fpb. */
+void fpb_setup(const FpbTestHooks *hooks);
 bool fpb_enabled(void);
 
 /*
@@ -52,8 +49,9 @@ void fpb_before_bitmap_sync(void);
 
 /*
  * Called by the migration thread, without the BQL, before each RAM
- * iteration: the first call of a migration waits (boundedly) for the
- * guest's answer to the first request.
+ * iteration: the first call of a migration waits for the guest's answer
+ * to the first request, for at most the fpb-first-wait-ms migration
+ * parameter.
  */
 void fpb_wait_first_snapshot(void);
 

@@ -185,7 +185,7 @@ CASES = {
 # in pages the walk saw free.  With the rules kept those writes are caught
 # and resent; with a rule broken on purpose they are lost.
 WINDOW_APPEND = "fpb.answer_delay_ms=2000"
-WINDOW_HOOKS = ",fpb-first-wait-ms=5000"
+WINDOW_PARAMS = {"fpb-first-wait-ms": 5000}
 HOLD_START = "/bin/hold 160 6 > /mnt/tmp/hold.out 2>&1 &"
 # A hold that died (its own memory lost) must not make the check wait.
 HOLD_VERIFY = ("while ! grep -q filled /mnt/tmp/hold.out && pidof hold >/dev/null;"
@@ -208,7 +208,7 @@ def prepare(vm, variant, job_pct):
 
 def migrate_once(opts, rundir, case):
     """Boot, prepare, migrate, verify: (record, what the checkers said)."""
-    o = kvm_opts(opts, case.accel, case.hooks + WINDOW_HOOKS)
+    o = kvm_opts(opts, case.accel, case.hooks)
     src = run.boot(o, rundir, case.variant, append=WINDOW_APPEND)
     dst = None
     try:
@@ -218,7 +218,8 @@ def migrate_once(opts, rundir, case):
                         rundir, incoming=True)
         src.check(HOLD_START)
         started = fpbmig.start_migration(
-            src, dst, params={"max-bandwidth": opts.bandwidth})
+            src, dst, params=dict(WINDOW_PARAMS, **{"max-bandwidth":
+                                                    opts.bandwidth}))
         info = fpbmig.wait_migration(src, dst, started)
         src.kill()
         dst.buf = b""
