@@ -143,8 +143,12 @@ pages that crosses anything else drops exactly its ordinary RAM pages.
 fpb-validate.c checks everything the guest wrote and depends on nothing
 but a read callback, so that it can be unit tested and fuzzed alone;
 fpb-protocol.c is the state machine over callbacks; fpb.c connects them
-to guest RAM, the precopy notifier, reset and vmstate.  The registration
-migrates in a subsection sent only when a guest registered." \
+to guest RAM, the precopy notifier, reset and migration.  The
+registration migrates in a live section named kvm-pv-fpb, present only
+when the flag is on, announced in the setup phase so that a destination
+without FPB fails before any RAM is copied, naming the flag (a guest that
+saw the CPUID bit must not land where its hypercall is a #UD); its
+content, sent only when a guest registered, travels at the end." \
 	migration/fpb-validate.h migration/fpb-validate.c \
 	migration/fpb-bitmap.h migration/fpb-bitmap.c \
 	migration/fpb-protocol.h migration/fpb-protocol.c \

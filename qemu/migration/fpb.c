@@ -6,7 +6,8 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
  * Glue between the protocol (fpb-protocol.c) and the VM: guest RAM
- * access, the precopy notifier, the migration bitmap, reset and vmstate.
+ * access, the precopy notifier, the migration bitmap, reset and the
+ * migration section.
  * There is one FPB registration per VM, like KVM's, so the state is a
  * singleton created by the first vCPU that has kvm-pv-fpb.
  */
@@ -28,6 +29,7 @@
 #include "qapi/qapi-types-migration.h"
 #include "migration/client-options.h"
 #include "migration/misc.h"
+#include "migration/register.h"
 #include "migration/vmstate.h"
 #include "migration/fpb.h"
 #include "system/reset.h"
@@ -37,6 +39,7 @@
 #include "fpb-protocol.h"
 #include "fpb-ram.h"
 #include "options.h"
+#include "qemu-file.h"
 #include "ram.h"
 #include "trace.h"
 
@@ -491,7 +494,7 @@ static int fpb_registration_post_load(void *opaque, int version_id)
 }
 
 static const VMStateDescription vmstate_fpb_registration = {
-    .name = "fpb/registration",
+    .name = "kvm-pv-fpb/registration",
     .version_id = 1,
     .minimum_version_id = 1,
     .needed = fpb_registration_needed,
@@ -504,13 +507,9 @@ static const VMStateDescription vmstate_fpb_registration = {
     },
 };
 
-/*
- * Registered only when kvm-pv-fpb is on, which both sides must agree on
- * anyway (it is guest-visible CPUID); its content travels only once a
- * guest registered.
- */
+/* The registration, when there is one, inside FPB's section. */
 static const VMStateDescription vmstate_fpb = {
-    .name = "fpb",
+    .name = "kvm-pv-fpb",
     .version_id = 1,
     .minimum_version_id = 1,
     .fields = (const VMStateField[]) {
@@ -520,6 +519,82 @@ static const VMStateDescription vmstate_fpb = {
         &vmstate_fpb_registration,
         NULL
     },
+};
+
+/*
+ * FPB's migration section, named after the CPU flag, is a live section
+ * so that it is announced in the setup phase, before any RAM page: a
+ * destination without FPB (which must not take a guest that sees
+ * kvm-pv-fpb in CPUID: its module could make the hypercall there) then
+ * fails at once with "Unknown savevm section or instance 'kvm-pv-fpb'",
+ * instead of after the whole of RAM was copied.  The registration itself
+ * is written at completion, with the guest stopped.
+ */
+enum {
+    FPB_SECTION_SETUP = 1,
+    FPB_SECTION_STATE = 2,
+};
+
+static bool fpb_section_active(void *opaque)
+{
+    return fpb_on;
+}
+
+static int fpb_save_setup(QEMUFile *f, void *opaque, Error **errp)
+{
+    qemu_put_byte(f, FPB_SECTION_SETUP);
+    return 0;
+}
+
+static int fpb_save_complete(QEMUFile *f, void *opaque)
+{
+    QEMU_LOCK_GUARD(&fpb.lock);
+    qemu_put_byte(f, FPB_SECTION_STATE);
+    return vmstate_save_state(f, &vmstate_fpb, &fpb, NULL);
+}
+
+static int fpb_load_state(QEMUFile *f, void *opaque, int version_id)
+{
+    switch (qemu_get_byte(f)) {
+    case FPB_SECTION_SETUP:
+        return 0;
+    case FPB_SECTION_STATE:
+        return vmstate_load_state(f, &vmstate_fpb, &fpb, version_id);
+    default:
+        error_report("kvm-pv-fpb: unknown migration section content");
+        return -EINVAL;
+    }
+}
+
+/*
+ * Once a snapshot made pass 1 short, QEMU sees little left to send and may
+ * switch over in the middle of pass 1, with the rest of it sent during the
+ * downtime.  Those are pages the destination has never received, which it
+ * must populate as they land, so they cost more per byte than the rate
+ * QEMU measured predicts, and the downtime overshot its limit (make
+ * bench-fleet, downtime cells).  So hold switchover
+ * back until pass 1 has looked at every page, as it would without FPB;
+ * the downtime then carries only pages written since, as for plain
+ * migration.  Pass 1 is finite, so this delays switchover, never blocks
+ * it.
+ */
+#define FPB_HOLD_SWITCHOVER (UINT64_MAX / 4)
+
+static void fpb_state_pending(void *opaque, uint64_t *must_precopy,
+                              uint64_t *can_postcopy)
+{
+    if (qatomic_read(&fpb.applied) && !ram_first_round_done()) {
+        *must_precopy += FPB_HOLD_SWITCHOVER;
+    }
+}
+
+static const SaveVMHandlers fpb_savevm_handlers = {
+    .is_active = fpb_section_active,
+    .state_pending_estimate = fpb_state_pending,
+    .state_pending_exact = fpb_state_pending,
+    .save_setup = fpb_save_setup,
+    .save_live_complete_precopy = fpb_save_complete,
+    .load_state = fpb_load_state,
 };
 
 void fpb_setup(const FpbTestHooks *hooks)
@@ -538,7 +613,7 @@ void fpb_setup(const FpbTestHooks *hooks)
         precopy_add_notifier(&fpb_failing_notifier);
     }
     qemu_register_reset(fpb_reset, NULL);
-    vmstate_register(NULL, 0, &vmstate_fpb, &fpb);
+    register_savevm_live("kvm-pv-fpb", 0, 1, &fpb_savevm_handlers, &fpb);
 }
 
 void fpb_wait_first_snapshot(void)

@@ -19,7 +19,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "lib"))
 import fpbmig  # noqa: E402
 from fpbtap import Tap  # noqa: E402
-from fpbmig import HarnessError, VM, migrate, progress, summarize  # noqa: E402
+from fpbmig import (HarnessError, VM, migrate, progress,  # noqa: E402
+                    start_migration, summarize, wait_migration)
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 
@@ -29,7 +30,8 @@ VARIANTS = ("idle", "plain", "balloon-hint", "fpb")
 def vm_args(opts, variant, append=""):
     """QEMU's arguments for @variant.  Under TCG by default; the nested KVM
     suite (nested.py) sets opts.accel, opts.cpu, opts.smp, and
-    opts.fpb_hooks for the x-fpb-* test switches."""
+    opts.fpb_hooks for the x-fpb-* test switches; the bench sets
+    opts.mem_backend for guests larger than this host."""
     cpu = getattr(opts, "cpu", "max")
     fpb_cpu = ",kvm-pv-fpb=on" + getattr(opts, "fpb_hooks", "")
     extra = []
@@ -42,8 +44,15 @@ def vm_args(opts, variant, append=""):
     elif variant == "balloon-hint":
         extra = ["-object", "iothread,id=iot0",
                  "-device", "virtio-balloon-pci,free-page-hint=on,iothread=iot0"]
+    machine = "q35"
+    if getattr(opts, "mem_backend", False):
+        # RAM that is not reserved up front (MAP_NORESERVE), so that guests
+        # far larger than this host fit as long as they touch little of it.
+        machine += ",memory-backend=m0"
+        extra += ["-object", "memory-backend-ram,id=m0,size=%s,reserve=off"
+                  % opts.mem]
     return ["-L", "/usr/share/seabios", "-L", "/usr/share/qemu",
-            "-accel", getattr(opts, "accel", "tcg"), "-machine", "q35",
+            "-accel", getattr(opts, "accel", "tcg"), "-machine", machine,
             "-cpu", cpu, "-smp", str(getattr(opts, "smp", 1)),
             "-m", opts.mem, "-nodefaults", "-display", "none", "-no-reboot",
             "-kernel", os.path.join(opts.kimg, "vmlinux"),
@@ -102,9 +111,12 @@ def one_migration(opts, rundir, variant, prepare=None, verify=None,
         dst = VM(opts.qemu, "dst", vm_args(opts, boot_variant, append), rundir,
                  incoming=True)
         limit = {"max-bandwidth": getattr(opts, "bandwidth", 0)}
+        # What QEMU itself occupies before any guest RAM arrives.
+        base_kb = dst.memory_kb("VmRSS")
         info = migrate(src, dst, caps=caps, params=dict(limit, **(params or {})),
                        on_info=on_info)
         rec = summarize(variant, info)
+        rec["dst_base_rss_mb"] = round(base_kb / 1024, 1) if base_kb else None
         rec["info_migrate"] = src.qmp.cmd("human-monitor-command",
                                           **{"command-line": "info migrate"})
         src.kill()
@@ -444,6 +456,70 @@ def t_late(opts, tap, rundir, name="late", hooks="", what=""):
             dst.kill()
 
 
+def t_mixed_fleet(opts, tap, rundir):
+    """A destination without FPB (Debian's QEMU 10.0 as shipped): a guest
+    that sees kvm-pv-fpb must not move there, and the migration must say
+    so before it copies RAM; with kvm-pv-fpb off it must just work."""
+    if not opts.stock_qemu:
+        for what in ("refused early", "source unharmed", "flag off: works"):
+            tap.skip("mixed fleet: %s" % what, "no stock QEMU (--stock-qemu)")
+        return
+    src = boot(opts, rundir, "fpb")
+    try:
+        wait_fpb_registered(src)
+        src.check(PAGECACHE_SETUP)
+        src.check("/bin/job 50", timeout=600)
+        dst = VM(opts.stock_qemu, "stock-dst", vm_args(opts, "plain"), rundir,
+                 incoming=True)
+        start_migration(src, dst)
+        sent, status = 0, None
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            info = src.qmp.cmd("query-migrate")
+            sent = info.get("ram", {}).get("transferred", sent)
+            status = info.get("status")
+            if status in ("completed", "failed", "cancelled"):
+                break
+            time.sleep(0.01)
+        dst.kill()
+        with open(dst.log_path, errors="replace") as f:
+            dst_log = f.read().strip()
+        tap.ok(status == "failed" and sent < (64 << 20) and
+               "kvm-pv-fpb" in dst_log,
+               "mixed fleet: refused early (%s after %d KiB of RAM), the "
+               "destination names kvm-pv-fpb" % (status, sent >> 10),
+               "destination said: %s" % dst_log[-400:])
+        # The source keeps running and still migrates to a QEMU with FPB.
+        dst = VM(opts.qemu, "dst", vm_args(opts, "fpb"), rundir, incoming=True)
+        info = wait_migration(src, dst, start_migration(src, dst, params={
+            "max-bandwidth": opts.bandwidth}))
+        src.kill()
+        dst.buf = b""
+        dst.check(PAGECACHE_VERIFY)
+        dst.kill()
+        skipped = info["ram"].get("fpb-skipped-pages", 0)
+        tap.ok(skipped > 0, "mixed fleet: source unharmed, migrates to an "
+               "FPB destination afterwards (%d pages skipped)" % skipped)
+    finally:
+        src.kill()
+
+    # kvm-pv-fpb off: the guest sees nothing of FPB, nothing of it travels.
+    src = boot(opts, rundir, "plain")
+    try:
+        src.check(PAGECACHE_SETUP)
+        dst = VM(opts.stock_qemu, "stock-dst", vm_args(opts, "plain"), rundir,
+                 incoming=True)
+        wait_migration(src, dst, start_migration(src, dst))
+        src.kill()
+        dst.buf = b""
+        dst.check(PAGECACHE_VERIFY)
+        dst.kill()
+        tap.ok(True, "mixed fleet: kvm-pv-fpb off, FPB's QEMU to stock QEMU "
+               "works and verifies")
+    finally:
+        src.kill()
+
+
 def cmd_tests(opts):
     tap = Tap()
     rundir = fpbmig.new_rundir(TOP)
@@ -462,6 +538,7 @@ def cmd_tests(opts):
                                            "fpb", "page_poison=1",
                                            "page poisoning is on"), 1),
         ("reboot", lambda: t_reboot(opts, tap, rundir), 1),
+        ("mixed-fleet", lambda: t_mixed_fleet(opts, tap, rundir), 3),
         ("late", lambda: t_late(opts, tap, rundir), 2),
         # Notifier chains stop at the first failure and the sync goes on:
         # the sync itself, not FPB's notifier, must make requests stale.
@@ -508,6 +585,8 @@ def main():
     # enough for the guest to answer; the migration never waits for it.
     ap.add_argument("--bandwidth", type=int, default=0)
     ap.add_argument("--qemu", required=True)
+    ap.add_argument("--stock-qemu",
+                    help="QEMU 10.0 without FPB, for the mixed fleet tests")
     ap.add_argument("--kimg", required=True)
     ap.add_argument("--image", required=True)
     ap.add_argument("--mem", default="2G")
