@@ -83,6 +83,8 @@ else
 		tap_fail "fpbtop -j attaches"
 		tap_diag </tmp/fpbtop.json.err
 	fi
+	tap_run "fpb cannot be unloaded while fpbtop traces it" \
+		sh -c '! rmmod fpb 2>/dev/null'
 	cp $dbg/stats /tmp/stats.0
 	cp $dbg/holds /tmp/holds.0
 	i=1
