@@ -63,6 +63,11 @@ if [ ! -e /sys/kernel/btf/vmlinux ]; then
 else
 	refuses 'fpb module is not loaded' \
 		"without the module fpbtop exits 2 and says why"
+	# A kernel without BTF, imitated: a tmpfs hides /sys/kernel/btf.
+	mount -t tmpfs none /sys/kernel/btf
+	refuses 'has no BTF' \
+		"without BTF fpbtop exits 2 and says why (BTF hidden)"
+	umount /sys/kernel/btf
 
 	# Many small free blocks and small batches: thousands of zone->lock
 	# holds per snapshot, and walks long enough (tens of milliseconds)
