@@ -37,7 +37,9 @@ static const char usage[] =
 "  -q          text: one line per snapshot, histograms only in the summary\n"
 "  -v          libbpf's debug messages\n"
 "  -c COUNT    end after COUNT snapshots\n"
-"  -d SECONDS  end after SECONDS\n";
+"  -d SECONDS  end after SECONDS\n"
+"Exit status 2: this kernel or the module cannot be traced (no BTF, module\n"
+"not loaded or without fpbtop's tracepoints).\n";
 
 static struct {
 	bool json;
@@ -431,15 +433,18 @@ static const char *find_allocator(struct btf *btf)
  */
 static int attach_allocator(struct fpbtop_bpf *skel, const char *allocator)
 {
+	int err;
+
 	skel->links.alloc_exit = bpf_program__attach(skel->progs.alloc_exit);
 	if (skel->links.alloc_exit)
 		skel->links.alloc_enter =
 			bpf_program__attach(skel->progs.alloc_enter);
 	if (skel->links.alloc_exit && skel->links.alloc_enter)
 		return 0;
+	err = -errno;
 	fprintf(stderr, "fpbtop: cannot attach to %s: %s\n", allocator,
-		strerror(errno));
-	return -errno;
+		strerror(-err));
+	return err;
 }
 
 static int check_environment(void)
@@ -474,7 +479,7 @@ int main(int argc, char **argv)
 	const char *allocator;
 	struct timespec t0, now;
 	struct btf *btf;
-	int c, err;
+	int c, err, status = 1;
 
 	while ((c = getopt(argc, argv, "jqvc:d:h")) != -1) {
 		switch (c) {
@@ -563,7 +568,7 @@ int main(int argc, char **argv)
 		else
 			fprintf(stderr, "fpbtop: cannot attach: %s\n",
 				strerror(-err));
-		err = -EXIT_UNSUPPORTED;
+		status = EXIT_UNSUPPORTED;
 		goto out;
 	}
 	err = attach_allocator(skel, allocator);
@@ -586,16 +591,11 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (!stop) {
 		err = ring_buffer__poll(rb, 100);
-		if (err == -EINTR) {
-			err = 0;
-			continue;
-		}
-		if (err < 0) {
+		if (err < 0 && err != -EINTR) {
 			fprintf(stderr, "fpbtop: polling the ring buffer: %s\n",
 				strerror(-err));
 			goto out;
 		}
-		err = 0;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (opt.seconds &&
 		    (unsigned long)(now.tv_sec - t0.tv_sec) >= opt.seconds)
@@ -604,8 +604,9 @@ int main(int argc, char **argv)
 	/* Records that arrived with the signal. */
 	ring_buffer__consume(rb);
 	print_summary(skel, allocator);
+	status = 0;
 out:
 	ring_buffer__free(rb);
 	fpbtop_bpf__destroy(skel);
-	return err ? (err == -EXIT_UNSUPPORTED ? EXIT_UNSUPPORTED : 1) : 0;
+	return status;
 }
