@@ -14,6 +14,7 @@ usage: fpbtop-migrate.py QEMU KIMG IMAGE
 """
 import json
 import os
+import shutil
 import sys
 import tempfile
 
@@ -114,6 +115,8 @@ def main():
         tap.diag("logs in %s" % rundir)
     finally:
         dst.kill()
+    if not tap.failed:
+        shutil.rmtree(rundir, ignore_errors=True)
     return tap.done()
 
 
