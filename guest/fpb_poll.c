@@ -12,8 +12,6 @@
 #include <linux/mutex.h>
 #include <linux/workqueue.h>
 #include "fpb_dev.h"
-
-#define CREATE_TRACE_POINTS
 #include "fpb_trace.h"
 
 static void fpb_account(const struct fpb_walk_stats *st, u64 walk_ns)
@@ -67,9 +65,13 @@ long fpb_snapshot(u64 request, bool notify)
 		else
 			fpb.stats.rejected++;
 	}
-	mutex_unlock(&fpb.lock);
+	/*
+	 * Under the lock: the counters are this snapshot's, and its end comes
+	 * before the next snapshot's start.
+	 */
 	trace_fpb_snapshot_end(request, seq, fpb.stats.last_nr_free,
 			       fpb.stats.last_walk_ns, st.max_hold_ns, ret);
+	mutex_unlock(&fpb.lock);
 	return ret;
 }
 

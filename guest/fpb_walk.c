@@ -27,6 +27,10 @@
 #include <linux/vmstat.h>
 #include "fpb.h"
 
+/* The walk is in every build of the code, KUnit's included. */
+#define CREATE_TRACE_POINTS
+#include "fpb_trace.h"
+
 bool fpb_walk_pcp_lists = true;
 
 /* How often one list may be restarted before the walk moves on. */
@@ -202,6 +206,7 @@ void fpb_walk_pcp_list(struct zone *zone, struct per_cpu_pages *pcp,
 	else
 		spin_unlock_irqrestore(&pcp->lock, flags);
 	st->max_pcp_hold_ns = max(st->max_pcp_hold_ns, held);
+	trace_fpb_lock_hold(zone, true, held);
 }
 
 static void fpb_walk_pcp(struct zone *zone, struct fpb_map *map,
@@ -255,6 +260,7 @@ void fpb_walk_zone(struct zone *zone, struct fpb_map *map,
 		st->holds++;
 		st->max_hold_ns = max(st->max_hold_ns, held);
 		st->hold_hist[fpb_hold_bucket(held)]++;
+		trace_fpb_lock_hold(zone, false, held);
 		/*
 		 * Dropping the lock is safe: the cursor holds a pfn, not a
 		 * pointer, and fpb_walk_resume() checks it under the lock.
