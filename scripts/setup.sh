@@ -50,6 +50,7 @@ pkgs=(
 	libslirp-dev zlib1g-dev ccache
 	seabios qemu-system-data ipxe-qemu qemu-system-x86
 	gnuplot-nox jq socat perl dwarves shellcheck
+	libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
 )
 say "installing ${#pkgs[@]} packages"
 apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
