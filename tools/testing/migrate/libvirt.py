@@ -351,6 +351,7 @@ def migration(opts, tap, base, user, fpb):
     """Start the domain on a fresh pair of daemons, run a job, migrate it;
     return libvirt's completed job statistics."""
     what = "fpb on" if fpb else "fpb off"
+    tag = what.replace(" ", "-")
     run_dir = os.path.join(base, "fpb" if fpb else "nofpb")
     os.makedirs(run_dir)
     user.own(run_dir)
@@ -387,7 +388,7 @@ def migration(opts, tap, base, user, fpb):
         if p.returncode:
             raise Failure("virsh start: %s\nQEMU log:\n%s"
                           % (p.stderr.strip(), src.qemu_log()))
-        con = Console(os.path.join(src.dir, "console.sock"), what + "-src", base)
+        con = Console(os.path.join(src.dir, "console.sock"), tag + "-src", base)
         con.expect(rb"@@READY", 180)
         flags = cpu_fpb(src)
         tap.ok(flags == [fpb], "%s: qom-get kvm-pv-fpb through virsh "
@@ -441,7 +442,7 @@ def migration(opts, tap, base, user, fpb):
                 "fpb skipped %d pages (%d samples)" % (skipped, samples)
                 if samples else "no fpb skipped line"))
 
-        con = Console(os.path.join(dst.dir, "console.sock"), what + "-dst", base)
+        con = Console(os.path.join(dst.dir, "console.sock"), tag + "-dst", base)
         out = con.check(run.PAGECACHE_VERIFY)
         tap.ok(True, "%s: page cache files verify on the destination" % what)
         tap.diag(out.strip())
