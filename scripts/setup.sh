@@ -51,6 +51,7 @@ pkgs=(
 	seabios qemu-system-data ipxe-qemu qemu-system-x86
 	gnuplot-nox jq socat perl dwarves shellcheck
 	bpftool libbpf-dev
+	libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
 )
 say "installing ${#pkgs[@]} packages"
 apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
