@@ -12,9 +12,12 @@ too (shared storage on one host).
 Two boots per kernel: with fpb.enable=1 on the command line the module
 registers, files written before the migration verify after it and FPB
 skips pages; without it the module is loaded all the same, does not
-register, and the migration skips nothing.
+register, and the migration skips nothing.  --no-host: one more boot with
+fpb.enable=1 on a QEMU that does not offer FPB, which the guest must take
+in its stride.
 
-usage: debian.py --qemu QEMU --image DIR --kimg SERIES=DIR... [--mem 1G]
+usage: debian.py --qemu QEMU --image DIR --kimg SERIES=DIR...
+                 [--off SERIES...] [--no-host SERIES...] [--mem 1G]
 """
 
 import argparse
@@ -73,11 +76,16 @@ def new_overlay(opts, rundir, name):
     return path
 
 
-def boot(opts, rundir, series, enable):
-    """Boot to the end of systemd's start-up; return (vm, args, state)."""
+def boot(opts, rundir, series, enable, host_fpb=True):
+    """Boot to the end of systemd's start-up; return (vm, args, state,
+    seconds).  host_fpb=False: QEMU does not offer FPB."""
     name = "%s-%s" % (series, "on" if enable else "off")
+    if not host_fpb:
+        name += "-nohost"
     overlay = new_overlay(opts, rundir, name)
     args = vm_args(opts, series, overlay, "fpb.enable=1" if enable else "")
+    if not host_fpb:
+        args[args.index("-cpu") + 1] = "max"
     t0 = time.monotonic()
     vm = VM(opts.qemu, name, args, rundir)
     try:
@@ -98,11 +106,16 @@ def loaded_by_systemd(tap, vm, what):
     tap.ok("Inserted module 'fpb'" in journal and state == ["active", "success"],
            "%s: systemd-modules-load inserted fpb (unit %s)" % (what, "/".join(state)),
            journal)
+    live = vm.check("cat /sys/module/fpb/initstate /sys/module/fpb/taint "
+                    "2>&1 || true").split()
     path = vm.check("modinfo -n fpb").strip()
     release = vm.check("uname -r").strip()
-    tap.ok(re.fullmatch(r"/lib/modules/%s/updates/dkms/fpb\.ko(\.xz|\.zst)?"
-                        % re.escape(release), path) is not None,
-           "%s: the module loaded is DKMS's build for %s (%s)" % (what, release, path))
+    # The only fpb on the system is DKMS's, out of tree (taint O).
+    tap.ok(live[:1] == ["live"] and "O" in "".join(live[1:])
+           and re.fullmatch(r"/lib/modules/%s/updates/dkms/fpb\.ko(\.xz|\.zst)?"
+                            % re.escape(release), path) is not None,
+           "%s: fpb is loaded, DKMS's build for %s (%s)" % (what, release, path),
+           " ".join(live))
 
 
 def one_boot(opts, tap, rundir, series, enable):
@@ -167,6 +180,26 @@ def one_boot(opts, tap, rundir, series, enable):
             dst.kill()
 
 
+def no_host_boot(opts, tap, rundir, series):
+    """An image with fpb.enable=1 on a host that does not offer FPB: the
+    module refuses to load, saying why, and the boot is not failed."""
+    what = "%s, fpb.enable=1, host without FPB" % series
+    vm, _, state, secs = boot(opts, rundir, series, True, host_fpb=False)
+    try:
+        failed = vm.check("systemctl --failed --no-legend")
+        tap.ok(state == "running", "%s: boots to systemd state '%s' in %.0f s"
+               % (what, state, secs), failed)
+        journal = vm.check("journalctl -b -o cat -t systemd-modules-load")
+        dmesg = vm.check("dmesg | grep 'fpb:' || true")
+        gone = vm.run("test -e /sys/module/fpb")[0] != 0
+        tap.ok(gone and "Failed to insert module 'fpb': No such device" in journal
+               and "host does not offer KVM_FEATURE_FPB" in dmesg,
+               "%s: the module refuses to load, the log says why" % what,
+               "%s\n%s" % (journal, dmesg))
+    finally:
+        vm.kill()
+
+
 def vm_check_quiet(vm, cmd):
     try:
         return vm.check(cmd)
@@ -184,6 +217,9 @@ def main():
     ap.add_argument("--off", nargs="*", default=None, metavar="SERIES",
                     help="series that also boot without the option "
                     "(default: all)")
+    ap.add_argument("--no-host", nargs="*", default=[], metavar="SERIES",
+                    help="series that also boot with fpb.enable=1 on a QEMU "
+                    "that does not offer FPB")
     ap.add_argument("--mem", default="1G")
     ap.add_argument("--job", type=int, default=60)
     ap.add_argument("--bandwidth", type=int, default=256 << 20)
@@ -201,6 +237,11 @@ def main():
             except HarnessError as e:
                 tap.ok(False, "%s, %s" % (series, "fpb.enable=1" if enable
                                           else "no fpb option"), e)
+        if series in opts.no_host:
+            try:
+                no_host_boot(opts, tap, rundir, series)
+            except HarnessError as e:
+                tap.ok(False, "%s, fpb.enable=1, host without FPB" % series, e)
     tap.diag("logs in %s" % rundir)
     return tap.done()
 
