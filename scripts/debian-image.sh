@@ -28,6 +28,10 @@ suite=bookworm
 mirror=http://deb.debian.org/debian
 root=$FPB_CACHE/debian-image
 mkdir -p "$root/base" "$root/guest"
+# One build at a time: two suites may want the same image, and pruning
+# must not remove a tree that another run is still making.
+exec 9>"$root/.lock"
+flock 9
 
 . "$FPB_TOP/scripts/chroot-lib.sh"
 trap umount_all EXIT
