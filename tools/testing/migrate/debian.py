@@ -88,12 +88,23 @@ def boot(opts, rundir, series, enable, host_fpb=True):
         args[args.index("-cpu") + 1] = "max"
     t0 = time.monotonic()
     vm = VM(opts.qemu, name, args, rundir)
+    vm.overlay = overlay
     try:
         _, m = vm.expect(r"@@READY (\w+)\r?\n", opts.boot_timeout)
     except Exception:
-        vm.kill()
+        done_with(vm)
         raise
     return vm, args, m.group(1).decode(), time.monotonic() - t0
+
+
+def done_with(vm, dst=None):
+    """Kill the boot's QEMUs and remove its overlay (tens of MB; the
+    logs stay in the run directory)."""
+    vm.kill()
+    if dst:
+        dst.kill()
+    if os.path.exists(vm.overlay):
+        os.unlink(vm.overlay)
 
 
 def loaded_by_systemd(tap, vm, what):
@@ -175,9 +186,7 @@ def one_boot(opts, tap, rundir, series, enable):
         tap.ok(state == "running", "%s: the destination runs on (systemd state "
                "'%s')" % (what, state))
     finally:
-        src.kill()
-        if dst:
-            dst.kill()
+        done_with(src, dst)
 
 
 def no_host_boot(opts, tap, rundir, series):
@@ -197,7 +206,7 @@ def no_host_boot(opts, tap, rundir, series):
                "%s: the module refuses to load, the log says why" % what,
                "%s\n%s" % (journal, dmesg))
     finally:
-        vm.kill()
+        done_with(vm)
 
 
 def vm_check_quiet(vm, cmd):
