@@ -42,6 +42,9 @@ export DEBIAN_FRONTEND=noninteractive
 say "apt-get update"
 apt-get update -qq
 
+# debhelper, dh-dkms and lintian build and check the package (make deb);
+# debootstrap and qemu-utils (qemu-img) make the Debian guest image and its
+# per-boot overlays.
 pkgs=(
 	build-essential bc bison flex libelf-dev libssl-dev cpio kmod
 	sparse clang lld llvm libclang-rt-14-dev dpkg-dev xz-utils zstd
@@ -52,6 +55,7 @@ pkgs=(
 	gnuplot-nox jq socat perl dwarves shellcheck
 	bpftool libbpf-dev
 	libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
+	debhelper dh-dkms lintian debootstrap qemu-utils
 )
 say "installing ${#pkgs[@]} packages"
 apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
