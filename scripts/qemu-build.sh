@@ -10,6 +10,8 @@
 #              for benchmarks), in $FPB_CACHE/qemu/VERSION/unpatched/
 #   -t TARGET  build this ninja target (e.g. tests/unit/test-fpb) instead of
 #              qemu-system-x86_64 and print its path
+#   -s         build with AddressSanitizer and UndefinedBehaviorSanitizer, in
+#              a build directory of its own (for the unit tests)
 #
 # The result lives in $FPB_CACHE/qemu/VERSION/HASH/, keyed by the Debian
 # source version and a hash of qemu/ and this script.  The pristine source
@@ -18,12 +20,13 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-prepare_only='' pristine_only='' unpatched='' target=qemu-system-x86_64
-while getopts "pPut:" opt; do
+prepare_only='' pristine_only='' unpatched='' sanitize='' target=qemu-system-x86_64
+while getopts "pPust:" opt; do
 	case $opt in
 	p) prepare_only=1 ;;
 	P) pristine_only=1 ;;
 	u) unpatched=1 ;;
+	s) sanitize=1 ;;
 	t) target=$OPTARG ;;
 	*) die "bad option" ;;
 	esac
@@ -99,8 +102,10 @@ if [ -n "$prepare_only" ]; then
 fi
 
 touch "$key"	# most recently used, for the pruning above
-build="$key/build"
+build="$key/build${sanitize:+-san}"
 bin="$build/$target"
+san_opts=()
+[ -z "$sanitize" ] || san_opts=(--enable-asan --enable-ubsan)
 # ccache: paths relative to the key dir, so a new key still hits the cache.
 # It lives in the cache too, so that an empty FPB_CACHE is really cold.
 export CCACHE_BASEDIR="$key" CCACHE_NOHASHDIR=1
@@ -114,7 +119,7 @@ if [ ! -e "$build/build.ninja" ]; then
 		--target-list=x86_64-softmmu --without-default-features \
 		--disable-fdt --disable-install-blobs --disable-docs \
 		--disable-werror --enable-trace-backends=log --enable-kvm \
-		>"$build/configure.log" 2>&1) ||
+		"${san_opts[@]}" >"$build/configure.log" 2>&1) ||
 		die "configure failed, see $build/configure.log"
 fi
 progress "building $target in $build"
