@@ -4,6 +4,9 @@
 
 usage: bench.py migrate  --qemu Q --kimg K --image I [--reps 3] [--sizes 1 2 4 8]
                          [--workloads ...] [--variants ...]
+       bench.py fleet    --qemu Q --kimg K --image I [--fleet-reps 1]
+                         [--parts scale bandwidth vcpus downtime]
+                         [--fleet-sizes 2 8 16 32 64]
        bench.py overhead --qemu Q --kimg K --image I [--sizes 1 2 4 8]
 
 Every run writes one JSON record into OUT/runs/ (default build/bench);
@@ -28,24 +31,29 @@ from fpbmig import HarnessError, VM, progress  # noqa: E402
 
 TOP = mig.TOP
 
-# name: (run.py boot variant, extra kernel command line)
+# name: (run.py boot variant, extra kernel command line).  init-on-free is
+# what a user can do with no new code: freed pages are zeroed at free time,
+# so migration sends them as zero pages.
 VARIANTS = {
     "plain": ("plain", ""),
     "hint": ("balloon-hint", ""),
     "hint-noinit": ("balloon-hint", "init_on_alloc=0"),
+    "init-on-free": ("plain", "init_on_free=1"),
     "fpb": ("fpb", ""),
 }
 
 # The 2 GiB cells; the size sweep runs job50 (every variant) and idle
 # (plain only: the floor FPB is measured against).
-WORKLOADS = ("idle", "job25", "job50", "job75", "frag", "churn")
+WORKLOADS = ("idle", "job25", "job50", "job75", "frag", "churn", "job1g")
 SWEEP_WORKLOAD = "job50"
 BASE_GIB = 2
 
-# churn: two allocating workers and a 64 MiB long-lived set, all written at
-# a fixed 32 MiB/s (what a TCG vCPU sustains with room to spare), after a
-# job that left half of RAM free garbage.
-CHURN = "/bin/churn 2 64 32"
+# churn: allocating workers (two, or one per vCPU) and a 64 MiB long-lived
+# set, all written at a fixed 32 MiB/s (what a TCG vCPU sustains with room
+# to spare), after a job that left half of RAM free garbage.
+CHURN = "/bin/churn %d 64 32"
+JOB_RE = re.compile(r"dirtied (\d+) MiB in (\d+) ms, freed in (\d+) ms "
+                    r"\((\d+) ns per page\)")
 FRAG_PCT = 50
 
 
@@ -55,22 +63,33 @@ def opts_for(opts, gib):
     return o
 
 
-def prepare(vm, workload, variant):
+def job_notes(out):
+    """The job's own timings: what init_on_free costs the guest."""
+    m = JOB_RE.search(out)
+    if not m:
+        return {}
+    return {"job_mib": int(m.group(1)), "job_fill_ms": int(m.group(2)),
+            "job_free_ms": int(m.group(3)),
+            "job_free_ns_per_page": int(m.group(4))}
+
+
+def prepare(vm, workload, variant, vcpus=1):
     """Bring the source guest into the workload's state; return notes."""
     notes = {}
     if variant == "fpb":
         mig.wait_fpb_registered(vm)
-    m = re.fullmatch(r"job(\d+)", workload)
+    m = re.fullmatch(r"job(\d+)(g?)", workload)
     if m:
-        vm.check("/bin/job %s" % m.group(1), timeout=900)
+        arg = m.group(1) + ("G" if m.group(2) else "")
+        notes.update(job_notes(vm.check("/bin/job %s" % arg, timeout=900)))
     elif workload == "frag":
         vm.check("/bin/frag %d > /mnt/tmp/frag.out 2>&1 & "
                  "while ! grep -q holding /mnt/tmp/frag.out; do sleep 0.2; done"
                  % FRAG_PCT, timeout=900)
         notes["buddyinfo"] = vm.check("cat /proc/buddyinfo")
     elif workload == "churn":
-        vm.check("/bin/job 50", timeout=900)
-        vm.check(CHURN + " > /mnt/tmp/churn.out 2>&1 & sleep 1")
+        notes.update(job_notes(vm.check("/bin/job 50", timeout=900)))
+        vm.check(CHURN % max(2, vcpus) + " > /mnt/tmp/churn.out 2>&1 & sleep 1")
     notes["meminfo_free_kib"] = int(
         vm.check("awk '/^MemFree/ { print $2 }' /proc/meminfo"))
     return notes
@@ -89,7 +108,11 @@ def verify(vm, workload):
     return None
 
 
-def one_run(opts, rundir, gib, workload, variant, rep):
+def one_run(opts, rundir, gib, workload, variant, rep, setting=None):
+    """One migration; @setting (a fleet cell's) may set vcpus, bandwidth,
+    downtime_limit_ms and mem_backend."""
+    setting = dict(setting or {})
+    vcpus = setting.get("vcpus", 1)
     boot_variant, append = VARIANTS[variant]
     first = []
     extra = {}
@@ -108,67 +131,140 @@ def one_run(opts, rundir, gib, workload, variant, rep):
             extra["guest_max_hold_us"] = st.get("max_hold_ns", 0) / 1e3
             extra["guest_lock_holds"] = st.get("lock_holds")
 
+    o = opts_for(opts, gib)
+    o.smp = vcpus
+    o.bandwidth = setting.get("bandwidth", 0)
+    o.mem_backend = setting.get("mem_backend", False)
+    params = {}
+    if "downtime_limit_ms" in setting:
+        params["downtime-limit"] = setting["downtime_limit_ms"]
     notes = {}
     rec, dst = mig.one_migration(
-        opts_for(opts, gib), rundir, boot_variant,
-        prepare=lambda vm: notes.update(prepare(vm, workload, variant)),
-        verify=verify_dst, append=append, on_info=on_info)
+        o, rundir, boot_variant,
+        prepare=lambda vm: notes.update(prepare(vm, workload, variant, vcpus)),
+        verify=verify_dst, append=append, on_info=on_info, params=params)
     dst.kill()
     rec.update(variant=variant, workload=workload, size_gib=gib, rep=rep,
-               first_apply_ms=round(first[0], 1) if first else None)
+               first_apply_ms=round(first[0], 1) if first else None,
+               vcpus=vcpus, bandwidth=o.bandwidth,
+               downtime_limit_ms=setting.get("downtime_limit_ms", 300),
+               mem_backend=o.mem_backend)
     rec.update(notes)
     rec.update(extra)
+    # Memory in use as the host sees it: every guest page not free in the
+    # buddy allocator (kernel, struct pages, firmware, caches, workload).
+    rec["used_bytes"] = (gib << 30) - notes["meminfo_free_kib"] * 1024
     return rec
 
 
 def cells(opts):
+    """The matrix: (name prefix, size, workload, variants, setting)."""
     for w in opts.workloads:
         if BASE_GIB in opts.sizes:
-            yield BASE_GIB, w, opts.variants
+            yield "", BASE_GIB, w, opts.variants, {}
     for gib in opts.sizes:
         if gib == BASE_GIB:
             continue
         if SWEEP_WORKLOAD in opts.workloads:
-            yield gib, SWEEP_WORKLOAD, opts.variants
+            yield "", gib, SWEEP_WORKLOAD, opts.variants, {}
         if "idle" in opts.workloads and "plain" in opts.variants:
-            yield gib, "idle", ("plain",)
+            yield "", gib, "idle", ("plain",), {}
 
 
-def cmd_migrate(opts):
+# The fleet cells.  Guest RAM is a memory-backend-ram with reserve=off in
+# the scale sweep, at every size so that sizes compare.  Plain migration
+# and hinting populate the free pages they read on both sides (the job's
+# garbage, or zero pages the host had reclaimed), so they run only where a
+# source and a destination of that size fit in this host's memory
+# (FLEET_FIT_GIB).  init-on-free sends free pages as zero pages, which the
+# destination skips, but the guest zeroes all of its memory when it boots
+# (memblock frees every page into the buddy allocator, and each free
+# zeroes): the source holds the whole guest resident, so it runs up to
+# FLEET_IOF_GIB.  FPB runs at every size.
+FLEET_PARTS = ("scale", "bandwidth", "vcpus", "downtime")
+FLEET_SIZES = (2, 8, 16, 32, 64)
+FLEET_FIT_GIB = 8
+FLEET_IOF_GIB = 16
+FLEET_VARIANTS = ("plain", "hint", "init-on-free", "fpb")
+BANDWIDTHS = (125000000, 1250000000)        # 1 and 10 Gbit/s
+VCPUS = (1, 2, 4)
+DOWNTIME_LIMITS = (50, 100, 300)
+
+
+def fleet_cells(opts):
+    variants = [v for v in FLEET_VARIANTS if v in opts.variants]
+    if "scale" in opts.parts:
+        for gib in opts.fleet_sizes:
+            fits = [v for v in variants
+                    if v == "fpb" or gib <= FLEET_FIT_GIB or
+                    (v == "init-on-free" and gib <= FLEET_IOF_GIB)]
+            for w in ("idle", "job1g"):
+                yield "scale-", gib, w, fits, {"mem_backend": True}
+    for w in ("job50", "churn"):
+        if "bandwidth" in opts.parts:
+            for bw in BANDWIDTHS:
+                yield "bw%d-" % (bw // 1000000), BASE_GIB, w, variants, \
+                    {"bandwidth": bw}
+        if "vcpus" in opts.parts:
+            for n in VCPUS:
+                yield "smp%d-" % n, BASE_GIB, w, variants, {"vcpus": n}
+    if "downtime" in opts.parts:
+        for dl in DOWNTIME_LIMITS:
+            yield "dl%d-" % dl, BASE_GIB, "job50", \
+                [v for v in ("plain", "fpb") if v in variants], \
+                {"downtime_limit_ms": dl}
+
+
+def run_cells(opts, todo):
+    """Run every cell's variants interleaved, reps times; return failures."""
     runs = os.path.join(opts.out, "runs")
     os.makedirs(runs, exist_ok=True)
     rundir = fpbmig.new_rundir(TOP)
-    todo = list(cells(opts))
-    total = sum(len(v) for _, _, v in todo) * opts.reps
+    total = sum(len(c[3]) for c in todo) * opts.reps
     n = 0
     failed = 0
-    for gib, workload, variants in todo:
+    for prefix, gib, workload, variants, setting in todo:
         for rep in range(1, opts.reps + 1):
             for variant in variants:
                 n += 1
-                name = "%dG-%s-%s-%d" % (gib, workload, variant, rep)
+                name = "%s%dG-%s-%s-%d" % (prefix, gib, workload, variant, rep)
                 path = os.path.join(runs, name + ".json")
                 if opts.resume and os.path.exists(path):
                     continue
                 progress("bench %d/%d: %s" % (n, total, name))
                 t = time.monotonic()
                 try:
-                    rec = one_run(opts, rundir, gib, workload, variant, rep)
+                    rec = one_run(opts, rundir, gib, workload, variant, rep,
+                                  setting)
                 except HarnessError as e:
                     failed += 1
                     print("bench: %s failed: %s" % (name, e), flush=True)
                     continue
+                rec["cell"] = prefix.rstrip("-") or "matrix"
                 rec["wall_s"] = round(time.monotonic() - t, 1)
                 with open(path, "w") as f:
                     json.dump(rec, f, indent=1)
-                print("    %.0f ms, %.0f MB, skipped %s, first apply %s ms%s"
-                      % (rec["total_time_ms"], rec["transferred_bytes"] / 1e6,
+                print("    %.0f ms (down %s ms), %.0f MB, skipped %s, first "
+                      "apply %s ms, rss src %s dst %s MB%s"
+                      % (rec["total_time_ms"], rec["downtime_ms"],
+                         rec["transferred_bytes"] / 1e6,
                          rec["fpb_skipped_pages"], rec["first_apply_ms"],
+                         rec["src_rss_mb"], rec["dst_rss_mb"],
                          "" if rec["verified"] is not False else ", VERIFY FAILED"),
                       flush=True)
                 failed += rec["verified"] is False
     print("bench: logs in %s" % rundir)
     return failed
+
+
+def cmd_migrate(opts):
+    return run_cells(opts, list(cells(opts)))
+
+
+def cmd_fleet(opts):
+    o = argparse.Namespace(**vars(opts))
+    o.reps = opts.fleet_reps
+    return run_cells(o, list(fleet_cells(o)))
 
 
 # ------------------------------------------------------------ guest overhead
@@ -309,7 +405,7 @@ def cmd_overhead(opts):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("cmd", choices=["migrate", "overhead"])
+    ap.add_argument("cmd", choices=["migrate", "fleet", "overhead"])
     ap.add_argument("--qemu", required=True)
     ap.add_argument("--kimg", required=True)
     ap.add_argument("--image", required=True)
@@ -320,6 +416,12 @@ def main():
                     choices=WORKLOADS)
     ap.add_argument("--variants", nargs="+", default=list(VARIANTS),
                     choices=list(VARIANTS))
+    ap.add_argument("--parts", nargs="+", default=list(FLEET_PARTS),
+                    choices=FLEET_PARTS, help="fleet: which cells")
+    ap.add_argument("--fleet-reps", type=int, default=1,
+                    help="fleet: repetitions of each cell")
+    ap.add_argument("--fleet-sizes", type=int, nargs="+",
+                    default=list(FLEET_SIZES), help="fleet: scale sweep, GiB")
     ap.add_argument("--resume", action="store_true",
                     help="keep runs already recorded in OUT/runs")
     ap.add_argument("--walks", type=int, default=5)
@@ -331,9 +433,12 @@ def main():
     opts = ap.parse_args()
     if opts.reps < 1 or any(s < 1 or s > 10 for s in opts.sizes):
         ap.error("--reps must be >= 1 and sizes 1..10 GiB (both guests fit in RAM)")
+    if any(s < 1 or s > 1024 for s in opts.fleet_sizes):
+        ap.error("--fleet-sizes must be 1..1024 GiB")
     opts.bandwidth = 0
     try:
-        fn = cmd_migrate if opts.cmd == "migrate" else cmd_overhead
+        fn = {"migrate": cmd_migrate, "fleet": cmd_fleet,
+              "overhead": cmd_overhead}[opts.cmd]
         sys.exit(1 if fn(opts) else 0)
     except HarnessError as e:
         print("error: %s" % e, file=sys.stderr)

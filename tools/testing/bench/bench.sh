@@ -1,9 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# make bench: the migration matrix, the guest-side overhead, the report.
+# make bench: the migration matrix, the fleet cells (large sparse guests,
+# limited bandwidth, vCPUs, downtime limits), the guest-side overhead, the
+# report.
 #
-# usage: bench.sh [all|migrate|overhead|report] [bench.py options...]
+# usage: bench.sh [all|migrate|fleet|overhead|report] [bench.py options...]
 #
 # Results go to build/bench (BENCH_OUT overrides): runs/*.json,
 # overhead.json, then summary.json, summary.md and *.png from report.py.
@@ -16,8 +18,8 @@ out=${BENCH_OUT:-$FPB_TOP/build/bench}
 here=$(dirname "$0")
 
 case $what in
-all|migrate|overhead|report) ;;
-*) echo "bench.sh: unknown part '$what' (all, migrate, overhead, report)" >&2
+all|migrate|fleet|overhead|report) ;;
+*) echo "bench.sh: unknown part '$what' (all, migrate, fleet, overhead, report)" >&2
    exit 2 ;;
 esac
 
@@ -32,6 +34,9 @@ fi
 rc=0
 if [ "$what" = all ] || [ "$what" = migrate ]; then
 	python3 "$here/bench.py" migrate "${common[@]}" "$@" || rc=1
+fi
+if [ "$what" = all ] || [ "$what" = fleet ]; then
+	python3 "$here/bench.py" fleet "${common[@]}" "$@" || rc=1
 fi
 if [ "$what" = all ] || [ "$what" = overhead ]; then
 	python3 "$here/bench.py" overhead "${common[@]}" "$@" || rc=1

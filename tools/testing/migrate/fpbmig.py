@@ -133,6 +133,18 @@ class VM:
         self.buf = b""
         self.console = open(base + ".console", "wb")
 
+    def memory_kb(self, field):
+        """A memory figure of the QEMU process from /proc, in KiB: VmHWM
+        (peak resident set) or VmRSS (now)."""
+        try:
+            with open("/proc/%d/status" % self.proc.pid) as f:
+                for line in f:
+                    if line.startswith(field + ":"):
+                        return int(line.split()[1])
+        except OSError:
+            pass
+        return None
+
     def kill(self):
         if self in _LIVE:
             _LIVE.remove(self)
@@ -263,6 +275,11 @@ def wait_migration(src, dst, started, timeout=600, on_info=None):
             raise HarnessError("destination not running after migration")
         time.sleep(0.05)
     cpu1 = (src.cpu_times(), dst.cpu_times())
+    # Peak resident memory of each QEMU so far, in MB.
+    info["rss"] = {}
+    for who, vm in (("src", src), ("dst", dst)):
+        kb = vm.memory_kb("VmHWM")
+        info["rss"][who + "_mb"] = round(kb / 1024, 1) if kb else None
     # Total and system CPU seconds of each QEMU during the migration.
     info["cpu"] = {}
     for i, who in enumerate(("src", "dst")):
@@ -288,6 +305,8 @@ def summarize(variant, info, **extra):
         "dst_cpu_s": info["cpu"]["dst_s"],
         "src_sys_cpu_s": info["cpu"]["src_sys_s"],
         "dst_sys_cpu_s": info["cpu"]["dst_sys_s"],
+        "src_rss_mb": info.get("rss", {}).get("src_mb"),
+        "dst_rss_mb": info.get("rss", {}).get("dst_mb"),
     }
     rec["fpb_skipped_pages"] = ram.get("fpb-skipped-pages", 0)
     rec["fpb_snapshots_applied"] = ram.get("fpb-snapshots-applied", 0)
