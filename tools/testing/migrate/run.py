@@ -456,6 +456,155 @@ def t_late(opts, tap, rundir, name="late", hooks="", what=""):
             dst.kill()
 
 
+SLOW = {"max-bandwidth": 32 << 20}    # pass 1 lasts long enough to interrupt
+DELAY = "/sys/module/fpb/parameters/answer_delay_ms"
+
+
+def wait_status(vm, want, timeout=120):
+    """Poll query-migrate until its status is one of @want; return it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        info = vm.qmp.cmd("query-migrate")
+        if info.get("status") in want:
+            return info
+        time.sleep(0.02)
+    raise HarnessError("%s: migration never reached %s" % (vm.name, want))
+
+
+def wait_applied(vm, timeout=60):
+    """Poll query-migrate until a snapshot was applied."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        info = vm.qmp.cmd("query-migrate")
+        if info.get("ram", {}).get("fpb-snapshots-applied", 0):
+            return info
+        if info.get("status") not in ("setup", "active"):
+            break
+        time.sleep(0.02)
+    raise HarnessError("no snapshot applied while the migration ran")
+
+
+def migrate_again(opts, tap, rundir, src, what):
+    """After an interrupted migration: migrate to a fresh destination; the
+    workloads verify there and FPB skips pages.  One TAP line."""
+    running = src.qmp.cmd("query-status")["status"]
+    dst = VM(opts.qemu, "dst", vm_args(opts, "fpb"), rundir, incoming=True)
+    try:
+        info = wait_migration(src, dst, start_migration(
+            src, dst, params={"max-bandwidth": opts.bandwidth}))
+        src.kill()
+        dst.buf = b""
+        rc1, out1 = dst.run(PAGECACHE_VERIFY, timeout=300)
+        rc2, out2 = dst.run(CHURN_VERIFY, timeout=300)
+        skipped = info["ram"].get("fpb-skipped-pages", 0)
+        check_dmesg(dst)
+    finally:
+        dst.kill()
+    tap.ok(running == "running" and rc1 == 0 and rc2 == 0 and skipped > 0,
+           "%s: the source ran on, migrating again verifies, %d pages "
+           "skipped" % (what, skipped),
+           "source %s\n%s\n%s" % (running, out1.strip(), out2.strip()))
+
+
+def busy_source(opts, rundir):
+    src = boot(opts, rundir, "fpb")
+    wait_fpb_registered(src)
+    src.check(PAGECACHE_SETUP)
+    src.check("/bin/job 50", timeout=600)
+    src.check(CHURN_START)
+    return src
+
+
+def t_cancel(opts, tap, rundir):
+    """migrate_cancel in pass 1 after a snapshot was applied."""
+    src = busy_source(opts, rundir)
+    try:
+        dst = VM(opts.qemu, "dst", vm_args(opts, "fpb"), rundir, incoming=True)
+        start_migration(src, dst, params=SLOW)
+        wait_applied(src)
+        src.qmp.cmd("migrate_cancel")
+        wait_status(src, ("cancelled",))
+        dst.kill()
+        migrate_again(opts, tap, rundir, src, "migrate_cancel after an apply")
+    finally:
+        src.kill()
+
+
+def t_dst_killed(opts, tap, rundir):
+    """The destination dies in pass 1 after a snapshot was applied."""
+    src = busy_source(opts, rundir)
+    try:
+        dst = VM(opts.qemu, "dst", vm_args(opts, "fpb"), rundir, incoming=True)
+        start_migration(src, dst, params=SLOW)
+        wait_applied(src)
+        dst.kill()
+        wait_status(src, ("failed",))
+        migrate_again(opts, tap, rundir, src, "destination killed after an apply")
+    finally:
+        src.kill()
+
+
+def t_late_answer(opts, tap, rundir):
+    """The guest answers after the migration was cancelled: the host
+    refuses the answer (the guest sees it discarded), applies nothing, and
+    the next migration is unaffected."""
+    src = busy_source(opts, rundir)
+    try:
+        before = fpb_stats(src)
+        src.check("echo 3000 > " + DELAY)
+        dst = VM(opts.qemu, "dst", vm_args(opts, "fpb"), rundir, incoming=True)
+        start_migration(src, dst, params=SLOW)
+        # The request is written at the first sync; the guest sees it
+        # within a poll (100 ms), walks, then sleeps 3 s before answering
+        # (debugfs cannot tell: it waits for the same lock).  Cancel in
+        # that sleep; an answer that came first would count as applied.
+        time.sleep(0.7)
+        src.qmp.cmd("migrate_cancel")
+        wait_status(src, ("cancelled",))
+        dst.kill()
+        time.sleep(4)
+        after = fpb_stats(src)
+        src.check("echo 0 > " + DELAY)
+        tap.ok(after["discarded"] == before["discarded"] + 1 and
+               after["applied"] == before["applied"],
+               "an answer after migrate_cancel is discarded, nothing applied",
+               "before %s\nafter %s" % (before, after))
+        migrate_again(opts, tap, rundir, src, "after a late answer")
+    finally:
+        src.kill()
+
+
+def t_unload_outstanding(opts, tap, rundir):
+    """rmmod while a request is outstanding and the guest is about to
+    answer: the module unregisters first; the migration verifies."""
+    src = busy_source(opts, rundir)
+    dst = None
+    try:
+        src.check("echo 2000 > " + DELAY)
+        dst = VM(opts.qemu, "dst", vm_args(opts, "fpb"), rundir, incoming=True)
+        started = start_migration(src, dst, params=SLOW)
+        time.sleep(0.5)
+        rc, out = src.run("rmmod fpb; echo rmmod $?; dmesg | tail -n 3",
+                          timeout=60)
+        src.qmp.cmd("migrate-set-parameters",
+                    **{"max-bandwidth": opts.bandwidth})
+        info = wait_migration(src, dst, started)
+        src.kill()
+        dst.buf = b""
+        rc1, out1 = dst.run(PAGECACHE_VERIFY, timeout=300)
+        rc2, out2 = dst.run(CHURN_VERIFY, timeout=300)
+        check_dmesg(dst)
+        tap.ok("rmmod 0" in out and rc1 == 0 and rc2 == 0,
+               "module unloaded with a request outstanding: migration "
+               "verifies (%d pages skipped)"
+               % info["ram"].get("fpb-skipped-pages", 0),
+               "%s\n%s\n%s" % (out.strip(), out1.strip(), out2.strip()))
+    finally:
+        src.kill()
+        if dst:
+            dst.kill()
+
+
 def t_mixed_fleet(opts, tap, rundir):
     """A destination without FPB (Debian's QEMU 10.0 as shipped): a guest
     that sees kvm-pv-fpb must not move there, and the migration must say
@@ -539,6 +688,10 @@ def cmd_tests(opts):
                                            "page poisoning is on"), 1),
         ("reboot", lambda: t_reboot(opts, tap, rundir), 1),
         ("mixed-fleet", lambda: t_mixed_fleet(opts, tap, rundir), 3),
+        ("cancel", lambda: t_cancel(opts, tap, rundir), 1),
+        ("dst-killed", lambda: t_dst_killed(opts, tap, rundir), 1),
+        ("late-answer", lambda: t_late_answer(opts, tap, rundir), 2),
+        ("unload-outstanding", lambda: t_unload_outstanding(opts, tap, rundir), 1),
         ("late", lambda: t_late(opts, tap, rundir), 2),
         # Notifier chains stop at the first failure and the sync goes on:
         # the sync itself, not FPB's notifier, must make requests stale.
