@@ -126,7 +126,7 @@ def t_hibernate(opts, tap, rundir):
             "echo 0 > /proc/sys/vm/compact_unevictable_allowed; "
             "echo 3 > /proc/sys/vm/drop_caches; "
             "/bin/canary %d %d > /mnt/tmp/canary.out 2>&1 & "
-            "while ! grep -q armed /mnt/tmp/canary.out; do "
+            "while ! grep -qs armed /mnt/tmp/canary.out; do "
             "pidof canary >/dev/null || break; sleep 0.2; done; "
             "cat /mnt/tmp/canary.out" % (resume_pfn, max(free_mib - 80, 16)),
             timeout=300)
