@@ -91,6 +91,11 @@ def t_hibernate(opts, tap, rundir):
         hib.check("mkswap /dev/vda >/dev/null && swapon /dev/vda && "
                   "echo %s > /sys/power/resume" % dev)
         hib.check(SMALL_PC)
+        # The pages free in the image, for the resume kernel's header.
+        free = bytes.fromhex(hib.check(
+            "echo 1 > /sys/kernel/debug/fpb/snapshot && "
+            "od -An -v -tx1 /sys/kernel/debug/fpb/bitmap | tr -d ' \\n'",
+            timeout=300).strip())
         hib.buf = b""
         # Answered (@@DONE) by the restored kernel, on the next QEMU.
         hib.ser.sendall(b"echo shutdown > /sys/power/disk && "
@@ -99,16 +104,25 @@ def t_hibernate(opts, tap, rundir):
 
         progress("hibernate: resume kernel: load FPB, register, resume")
         # The resume kernel loads FPB only after the harness has taken
-        # some memory, so that its header lands elsewhere than the image's.
+        # some memory, so that its header lands elsewhere than the image's,
+        # and again until the header lands in a page free in the image
+        # (which the canary can then take in the restored guest).
         res_args = args_for(opts, "fpb-nomod", disk, append)
         res = VM(opts.qemu, "resume", res_args, rundir)
         res.expect(r"@@READY", 180)
         res.check("head -c 33554432 /dev/zero > /mnt/tmp/pad && "
                   "insmod /lib/fpb/fpb.ko enable=1")
-        run.wait_fpb_registered(res)
-        resume_pfn = run.fpb_stat(res, "header_pfn")
-        tap.diag("header pfn: hibernated image %d, resume kernel %d"
-                 % (image_pfn, resume_pfn))
+        for attempt in range(32):
+            run.wait_fpb_registered(res)
+            resume_pfn = run.fpb_stat(res, "header_pfn")
+            if resume_pfn != image_pfn and resume_pfn // 8 < len(free) and \
+               free[resume_pfn // 8] >> (resume_pfn % 8) & 1:
+                break
+            res.check("rmmod fpb && head -c 1048576 /dev/zero > "
+                      "/mnt/tmp/pad%d && insmod /lib/fpb/fpb.ko enable=1"
+                      % attempt)
+        tap.diag("header pfn: hibernated image %d, resume kernel %d "
+                 "(loaded %d times)" % (image_pfn, resume_pfn, attempt + 1))
         res.buf = b""
         res.ser.sendall(("echo %s > /sys/power/resume\n" % dev).encode())
         # The hibernating shell's command ends in the restored kernel.
@@ -143,10 +157,13 @@ def t_hibernate(opts, tap, rundir):
         pc = dst.run("sha256sum -c /mnt/tmp/pc.sums")[0]
         run.check_dmesg(dst)
         stats = run.fpb_stats(dst)
-        tap.ok(held and "canary: ok" in out,
-               "hibernate: nothing written into the page the resume kernel "
-               "had registered (pfn %d, held by the restored guest: %s)"
-               % (resume_pfn, "yes" if held else "no"), out)
+        what = ("hibernate: nothing written into the page the resume "
+                "kernel had registered (pfn %d)" % resume_pfn)
+        if held:
+            tap.ok("canary: ok" in out, what, out)
+        else:
+            # Free in the image, but the restored kernel took it first.
+            tap.skip(what, "the canary could not take that page")
         tap.ok(rec["fpb_skipped_pages"] > 0 and pc == 0 and
                "canary: ok" in out,
                "hibernate: FPB works after resume: migration skipped %d "
