@@ -6,10 +6,12 @@
  */
 #include <linux/debugfs.h>
 #include <linux/fs.h>
+#include <linux/io.h>
 #include <linux/kstrtox.h>
 #include <linux/minmax.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/pfn.h>
 #include <linux/seq_file.h>
 #include <linux/uaccess.h>
 #include "fpb_dev.h"
@@ -25,6 +27,7 @@ static int fpb_stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "chunk_shift %u\n", l->chunk_shift);
 	seq_printf(m, "nr_chunks %u\n", l->nr_chunks);
 	seq_printf(m, "region_bytes %lu\n", PAGE_SIZE << l->region_order);
+	seq_printf(m, "header_pfn %lu\n", PHYS_PFN(virt_to_phys(fpb.map.hdr)));
 	seq_printf(m, "covered_pfns %lu\n", fpb_layout_end_pfn(l));
 	seq_printf(m, "polls %llu\n", s->polls);
 	seq_printf(m, "snapshots %llu\n", s->snapshots);

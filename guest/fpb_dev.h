@@ -4,7 +4,8 @@
  * fpb_main.c loads and unloads it, fpb_params.c holds the parameters,
  * fpb_hypercall.c talks to the host, fpb_poll.c answers its requests,
  * fpb_hotplug.c follows memory hotplug, fpb_lifetime.c unregisters before
- * reboot and on panic, fpb_debugfs.c shows the counters and the bitmap.
+ * reboot, on panic and around power transitions, fpb_debugfs.c shows the
+ * counters and the bitmap.
  * (fpb.h is the part KUnit runs: layout, walk and snapshot.)
  */
 #ifndef _FPB_DEV_H
@@ -81,6 +82,7 @@ void fpb_remap_fn(struct work_struct *work);
 /* fpb_lifetime.c */
 extern struct notifier_block fpb_reboot_nb;
 extern struct notifier_block fpb_panic_nb;
+extern struct notifier_block fpb_pm_nb;
 
 /* fpb_debugfs.c */
 void fpb_debugfs_init(void);

@@ -19,6 +19,7 @@
 #include <linux/mutex.h>
 #include <linux/panic_notifier.h>
 #include <linux/reboot.h>
+#include <linux/suspend.h>
 #include <linux/workqueue.h>
 #include "fpb_dev.h"
 
@@ -105,6 +106,7 @@ static int __init fpb_init(void)
 		register_reboot_notifier(&fpb_reboot_nb);
 		atomic_notifier_chain_register(&panic_notifier_list,
 					       &fpb_panic_nb);
+		register_pm_notifier(&fpb_pm_nb);
 	}
 	/*
 	 * Test mode polls too, so its idle cost can be measured anywhere;
@@ -135,6 +137,7 @@ static void __exit fpb_exit(void)
 		return;
 	fpb_debugfs_exit();
 	if (fpb_enable) {
+		unregister_pm_notifier(&fpb_pm_nb);
 		atomic_notifier_chain_unregister(&panic_notifier_list,
 						 &fpb_panic_nb);
 		unregister_reboot_notifier(&fpb_reboot_nb);

@@ -4,7 +4,10 @@
 # Unpack a Debian guest kernel into the cache and print its directory, which
 # holds vmlinux (uncompressed, so QEMU boots it through PVH without paying
 # for the XZ decompressor under TCG) and lib/modules/<release>/ with the
-# modules decompressed (busybox insmod does not read .ko.xz).
+# modules decompressed (busybox insmod does not read .ko.xz).  bzImage is
+# the compressed kernel as Debian ships it, for guests that must wake from
+# S3: SeaBIOS jumps to the wakeup vector of a PVH-booted kernel and the
+# guest resets (seen with QEMU 10.0 under TCG), a bzImage-booted one wakes.
 #
 # usage: kimage.sh 6.12|6.1
 set -euo pipefail
@@ -29,5 +32,12 @@ if [ ! -e "$out/.done" ]; then
 	rm -rf "$out/deb"
 	find "$out/lib/modules" -name '*.ko.xz' -exec xz -d {} +
 	touch "$out/.done"
+fi
+if [ ! -e "$out/bzImage" ]; then
+	tmp=$(mktemp -d "$out/.bzimage.XXXXXX")
+	dpkg-deb --fsys-tarfile "$(fetch_deb "linux-image-$kv-amd64" 2>/dev/null)" |
+		tar -x -C "$tmp" --wildcards './boot/vmlinuz-*'
+	mv "$tmp"/boot/vmlinuz-* "$out/bzImage"
+	rm -rf "$tmp"
 fi
 echo "$out"

@@ -31,7 +31,8 @@ def vm_args(opts, variant, append=""):
     """QEMU's arguments for @variant.  Under TCG by default; the nested KVM
     suite (nested.py) sets opts.accel, opts.cpu, opts.smp, and
     opts.fpb_hooks for the x-fpb-* test switches; the bench sets
-    opts.mem_backend for guests larger than this host."""
+    opts.mem_backend for guests larger than this host; guest-lifecycle
+    (lifecycle.py) sets opts.kernel to boot bzImage instead of vmlinux."""
     cpu = getattr(opts, "cpu", "max")
     fpb_cpu = ",kvm-pv-fpb=on" + getattr(opts, "fpb_hooks", "")
     extra = []
@@ -55,7 +56,8 @@ def vm_args(opts, variant, append=""):
             "-accel", getattr(opts, "accel", "tcg"), "-machine", machine,
             "-cpu", cpu, "-smp", str(getattr(opts, "smp", 1)),
             "-m", opts.mem, "-nodefaults", "-display", "none", "-no-reboot",
-            "-kernel", os.path.join(opts.kimg, "vmlinux"),
+            "-kernel", getattr(opts, "kernel", None) or
+            os.path.join(opts.kimg, "vmlinux"),
             "-initrd", opts.image, "-append", cmdline.strip()] + extra
 
 
