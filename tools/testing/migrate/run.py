@@ -270,7 +270,11 @@ PAGECACHE_SETUP = (
     "head -c 8388608 /dev/urandom > /mnt/tmp/pc/f$i || exit 1; done && "
     "sha256sum /mnt/tmp/pc/f* > /mnt/tmp/pc.sums")
 PAGECACHE_VERIFY = "sha256sum -c /mnt/tmp/pc.sums"
-CHURN_START = "/bin/churn 2 32 > /mnt/tmp/churn.out 2>&1 & sleep 2; cat /mnt/tmp/churn.out"
+# One allocating worker per vCPU (at least two), so that every vCPU's
+# per-cpu lists change while the walker reads them.
+CHURN_START = ("n=$(nproc); [ $n -ge 2 ] || n=2; "
+               "/bin/churn $n 32 > /mnt/tmp/churn.out 2>&1 & sleep 2; "
+               "cat /mnt/tmp/churn.out")
 CHURN_VERIFY = ("kill -USR1 $(pidof churn) && "
                 "while pidof churn >/dev/null; do sleep 0.2; done; "
                 "cat /mnt/tmp/churn.out; grep -q 'churn: ok' /mnt/tmp/churn.out")
@@ -745,6 +749,8 @@ def main():
     ap.add_argument("--kimg", required=True)
     ap.add_argument("--image", required=True)
     ap.add_argument("--mem", default="2G")
+    ap.add_argument("--smp", type=positive_int, default=1,
+                    help="vCPUs of every guest (multi-threaded TCG)")
     ap.add_argument("--job", type=int, default=75)
     opts = ap.parse_args()
     try:
