@@ -77,6 +77,12 @@ hash=$( (cd "$FPB_TOP" && find qemu -type f ! -name README.md | LC_ALL=C sort |
 key="$top/$hash"
 [ -z "$unpatched" ] || key="$top/unpatched"
 src="$key/src"
+# One build of a key at a time: suites, benchmarks and other work trees
+# ask for the same key, and a second configure would remove the first's
+# build directory under it.  The others wait, then find it built.
+mkdir -p "$key"
+exec {lock}>"$key/.lock"
+flock "$lock"
 if [ ! -e "$src/.fpb-patched" ]; then
 	# Each key is ~700 MB: keep the two used last besides the new one.
 	prune_old_keys "$top" 2

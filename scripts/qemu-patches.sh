@@ -148,13 +148,15 @@ registration migrates in a live section named kvm-pv-fpb, present only
 when the flag is on, announced in the setup phase so that a destination
 without FPB fails before any RAM is copied, naming the flag (a guest that
 saw the CPUID bit must not land where its hypercall is a #UD); its
-content, sent only when a guest registered, travels at the end." \
+content, sent only when a guest registered, travels at the end;
+scripts/analyze-migration.py reads it." \
 	migration/fpb-validate.h migration/fpb-validate.c \
 	migration/fpb-bitmap.h migration/fpb-bitmap.c \
 	migration/fpb-protocol.h migration/fpb-protocol.c \
 	migration/fpb-ram.h migration/fpb-ram.c migration/fpb.c \
 	include/migration/fpb.h 0002-migration-fpb-build.patch \
 	0006-migration-fpb-first-wait-parameter.patch \
+	0008-scripts-analyze-migration-fpb.patch \
 	tests/unit/test-fpb.c tests/bench/fpb-apply-bench.c
 
 commit "migration: report FPB savings in query-migrate" \
