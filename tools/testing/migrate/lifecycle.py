@@ -22,6 +22,7 @@ must skip pages.
 
 import argparse
 import os
+import re
 import sys
 import time
 
@@ -107,7 +108,9 @@ def t_hibernate(opts, tap, rundir):
         # some memory, so that its header lands elsewhere than the image's,
         # and again until the header lands in a page free in the image
         # (which the canary can then take in the restored guest).
-        res_args = args_for(opts, "fpb-nomod", disk, append)
+        # QEMU traces every hypercall: which region it last registered.
+        res_args = args_for(opts, "fpb-nomod", disk, append) + [
+            "-trace", "fpb_hypercall"]
         res = VM(opts.qemu, "resume", res_args, rundir)
         res.expect(r"@@READY", 180)
         res.check("head -c 33554432 /dev/zero > /mnt/tmp/pad && "
@@ -131,6 +134,18 @@ def t_hibernate(opts, tap, rundir):
             raise HarnessError("echo disk > /sys/power/state failed (%s)"
                                % m.group(1).decode())
         res.check("swapoff /dev/vda")
+        # Whatever the canary manages below: the host's registration must
+        # now be the restored kernel's own header, the resume kernel's
+        # undone before the jump into the image.
+        with open(res.log_path, errors="replace") as f:
+            ops = re.findall(r"fpb_hypercall op ([12]) a1 0x([0-9a-f]+)",
+                             f.read())
+        last = ops[-1] if ops else None
+        tap.ok(last == ("1", "%x" % (image_pfn << 12)),
+               "hibernate: the host's registration after resume is the "
+               "restored kernel's header (pfn %d), not the resume kernel's "
+               "(pfn %d)" % (image_pfn, resume_pfn),
+               "REGISTER(1)/UNREGISTER(2) hypercalls, last 6: %s" % ops[-6:])
         st = run.fpb_stats(res)
         tap.diag("restored kernel: registered %d, header pfn %d"
                  % (st.get("registered", -1), st.get("header_pfn", -1)))
@@ -240,7 +255,7 @@ def main():
     opts.kernel = os.path.join(opts.kimg, "bzImage")
     tap = Tap()
     rundir = fpbmig.new_rundir(TOP)
-    tests = [("hibernate", t_hibernate, 2), ("s3", t_s3, 1)]
+    tests = [("hibernate", t_hibernate, 3), ("s3", t_s3, 1)]
     fpb = run.has_fpb(opts)
     for name, fn, count in tests:
         if opts.only and name not in opts.only:
