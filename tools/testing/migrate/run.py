@@ -611,6 +611,52 @@ def t_unload_outstanding(opts, tap, rundir):
             dst.kill()
 
 
+def t_reboot_outstanding(opts, tap, rundir):
+    """The guest reboots during a migration, with a request outstanding:
+    the reset drops the registration, the migration completes, the new
+    kernel registers its own region and the next migration uses it."""
+    args = [a for a in vm_args(opts, "fpb") if a != "-no-reboot"]
+    src = VM(opts.qemu, "src", args, rundir)
+    dst = dst2 = None
+    try:
+        src.expect(r"@@READY", 180)
+        wait_fpb_registered(src)
+        src.check("/bin/job 50", timeout=600)
+        src.check("echo 3000 > " + DELAY)
+        dst = VM(opts.qemu, "dst", args, rundir, incoming=True)
+        started = start_migration(src, dst, params=SLOW)
+        time.sleep(0.7)         # the guest sleeps before its answer
+        src.ser.sendall(b"reboot -f\n")
+        src.qmp.cmd("migrate-set-parameters",
+                    **{"max-bandwidth": opts.bandwidth})
+        wait_migration(src, dst, started)
+        src.kill()
+        # The new kernel finishes booting on the destination, or did so
+        # on the source already.
+        try:
+            dst.expect(r"@@READY", 90)
+        except HarnessError:
+            pass
+        wait_fpb_registered(dst)
+        check_dmesg(dst)
+        dst.check(PAGECACHE_SETUP)
+        dst.check("/bin/job 50", timeout=600)
+        dst2 = VM(opts.qemu, "dst2", args, rundir, incoming=True)
+        info = migrate(dst, dst2, params={"max-bandwidth": opts.bandwidth})
+        dst2.buf = b""
+        rc, out = dst2.run(PAGECACHE_VERIFY, timeout=300)
+        check_dmesg(dst2)
+        skipped = info["ram"].get("fpb-skipped-pages", 0)
+        tap.ok(rc == 0 and skipped > 0,
+               "rebooted during a migration with a request outstanding: the "
+               "new kernel registers, the next migration verifies (%d pages "
+               "skipped)" % skipped, out)
+    finally:
+        for vm in (src, dst, dst2):
+            if vm:
+                vm.kill()
+
+
 def t_mixed_fleet(opts, tap, rundir):
     """A destination without FPB (Debian's QEMU 10.0 as shipped): a guest
     that sees kvm-pv-fpb must not move there, and the migration must say
@@ -721,6 +767,7 @@ def cmd_tests(opts):
         ("dst-killed", lambda: t_dst_killed(opts, tap, rundir), 1),
         ("late-answer", lambda: t_late_answer(opts, tap, rundir), 2),
         ("unload-outstanding", lambda: t_unload_outstanding(opts, tap, rundir), 1),
+        ("reboot-outstanding", lambda: t_reboot_outstanding(opts, tap, rundir), 1),
         ("late", lambda: t_late(opts, tap, rundir), 2),
         # Notifier chains stop at the first failure and the sync goes on:
         # the sync itself, not FPB's notifier, must make requests stale.
