@@ -224,6 +224,18 @@ def compact(summary):
     return lines
 
 
+def gnuplot(out, name, lines):
+    """Write the gnuplot script OUT/NAME and run it; False if it failed."""
+    script = os.path.join(out, name)
+    with open(script, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    r = subprocess.run(["gnuplot", script], capture_output=True, text=True)
+    if r.returncode:
+        print("report: gnuplot failed: " + r.stderr, file=sys.stderr)
+        return False
+    return True
+
+
 def cell_rows(summary, cell):
     return [r for r in summary if r["cell"] == cell]
 
@@ -393,14 +405,7 @@ def plot_scale(out, scale):
           "plot '%s' using 1:2 title 'in use' with linespoints pt 'u', " % dat
           + ", ".join("'%s' using 1:%d title '%s' with linespoints pt '%s'"
                       % (dat, i + 3, v, v[0]) for i, v in enumerate(variants))]
-    script = os.path.join(out, "scale.gp")
-    with open(script, "w") as f:
-        f.write("\n".join(gp) + "\n")
-    r = subprocess.run(["gnuplot", script], capture_output=True, text=True)
-    if r.returncode:
-        print("report: gnuplot failed: " + r.stderr, file=sys.stderr)
-        return False
-    return True
+    return gnuplot(out, "scale.gp", gp)
 
 
 def write_md(out, summary, ov):
@@ -506,14 +511,7 @@ def plot(out, summary):
                                for i, v in enumerate(variants))
            + ", '%s' using 1:%d title 'idle (plain)' dashtype 2" % (sdat, 2 * nv + 3),
            "unset multiplot"]
-    script = os.path.join(out, "plots.gp")
-    with open(script, "w") as f:
-        f.write("\n".join(gp) + "\n")
-    r = subprocess.run(["gnuplot", script], capture_output=True, text=True)
-    if r.returncode:
-        print("report: gnuplot failed: " + r.stderr, file=sys.stderr)
-        return False
-    return True
+    return gnuplot(out, "plots.gp", gp)
 
 
 def main():

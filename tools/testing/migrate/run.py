@@ -521,31 +521,18 @@ def busy_source(opts, rundir):
     return src
 
 
-def t_cancel(opts, tap, rundir):
-    """migrate_cancel in pass 1 after a snapshot was applied."""
+def t_interrupted(opts, tap, rundir, what, interrupt, status):
+    """A migration stopped in pass 1 after a snapshot was applied, by
+    @interrupt(src, dst) which must leave it in @status; then again."""
     src = busy_source(opts, rundir)
     try:
         dst = VM(opts.qemu, "dst", vm_args(opts, "fpb"), rundir, incoming=True)
         start_migration(src, dst, params=SLOW)
         wait_applied(src)
-        src.qmp.cmd("migrate_cancel")
-        wait_status(src, ("cancelled",))
+        interrupt(src, dst)
+        wait_status(src, (status,))
         dst.kill()
-        migrate_again(opts, tap, rundir, src, "migrate_cancel after an apply")
-    finally:
-        src.kill()
-
-
-def t_dst_killed(opts, tap, rundir):
-    """The destination dies in pass 1 after a snapshot was applied."""
-    src = busy_source(opts, rundir)
-    try:
-        dst = VM(opts.qemu, "dst", vm_args(opts, "fpb"), rundir, incoming=True)
-        start_migration(src, dst, params=SLOW)
-        wait_applied(src)
-        dst.kill()
-        wait_status(src, ("failed",))
-        migrate_again(opts, tap, rundir, src, "destination killed after an apply")
+        migrate_again(opts, tap, rundir, src, what)
     finally:
         src.kill()
 
@@ -711,13 +698,14 @@ def t_mixed_fleet(opts, tap, rundir):
         src.check(PAGECACHE_SETUP)
         dst = VM(opts.stock_qemu, "stock-dst", vm_args(opts, "plain"), rundir,
                  incoming=True)
-        wait_migration(src, dst, start_migration(src, dst))
+        info = wait_migration(src, dst, start_migration(src, dst))
         src.kill()
         dst.buf = b""
-        dst.check(PAGECACHE_VERIFY)
+        rc, out = dst.run(PAGECACHE_VERIFY, timeout=300)
         dst.kill()
-        tap.ok(True, "mixed fleet: kvm-pv-fpb off, FPB's QEMU to stock QEMU "
-               "works and verifies")
+        tap.ok(info["status"] == "completed" and rc == 0,
+               "mixed fleet: kvm-pv-fpb off, FPB's QEMU to stock QEMU "
+               "works and verifies", out)
     finally:
         src.kill()
 
@@ -763,8 +751,12 @@ def cmd_tests(opts):
                                            "page poisoning is on"), 1),
         ("reboot", lambda: t_reboot(opts, tap, rundir), 1),
         ("mixed-fleet", lambda: t_mixed_fleet(opts, tap, rundir), 4),
-        ("cancel", lambda: t_cancel(opts, tap, rundir), 1),
-        ("dst-killed", lambda: t_dst_killed(opts, tap, rundir), 1),
+        ("cancel", lambda: t_interrupted(
+            opts, tap, rundir, "migrate_cancel after an apply",
+            lambda src, dst: src.qmp.cmd("migrate_cancel"), "cancelled"), 1),
+        ("dst-killed", lambda: t_interrupted(
+            opts, tap, rundir, "destination killed after an apply",
+            lambda src, dst: dst.kill(), "failed"), 1),
         ("late-answer", lambda: t_late_answer(opts, tap, rundir), 2),
         ("unload-outstanding", lambda: t_unload_outstanding(opts, tap, rundir), 1),
         ("reboot-outstanding", lambda: t_reboot_outstanding(opts, tap, rundir), 1),
