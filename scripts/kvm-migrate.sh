@@ -54,6 +54,8 @@ img2=$("$FPB_TOP/tools/testing/migrate/image.sh" 6.12)
 		--kimg2 "$kimg2" --image2 "$img2" --out /tmp/out "$@"
 	echo
 } >"$out/l1-run.sh"
+# L1 lays a tmpfs over /tmp: a tree under /tmp comes in a share of its own.
+echo "$FPB_TOP" >"$out/l1-top"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -66,4 +68,5 @@ progress "booting the nested KVM host (L1, $mem) with the KVM modules in $mods"
 "$FPB_TOP/scripts/run-guest.sh" -k 6.12 -m "$mem" -c 1 -t "$secs" \
 	-r "$work/l1.cpio" -- -cpu EPYC \
 	-virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap \
-	-virtfs "local,path=$out,mount_tag=out,security_model=none"
+	-virtfs "local,path=$out,mount_tag=out,security_model=none" \
+	-virtfs "local,path=$FPB_TOP,mount_tag=top,security_model=none,readonly=on,multidevs=remap"

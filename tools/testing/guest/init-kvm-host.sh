@@ -16,6 +16,9 @@ if mount -t 9p -o "$opts,ro,cache=loose" host /host &&
 	mount -t tmpfs -o size=1G tmpfs /host/tmp &&
 	mkdir -p /host/tmp/out &&
 	mount -t 9p -o "$opts" out /host/tmp/out &&
+	top=$(cat /host/tmp/out/l1-top) &&
+	{ [ -d "/host$top" ] || mkdir -p "/host$top"; } &&
+	mount -t 9p -o "$opts,ro,cache=loose" top "/host$top" &&
 	mount -o bind /dev /host/dev &&
 	mount -t proc proc /host/proc &&
 	mount -t sysfs sysfs /host/sys; then
