@@ -270,11 +270,20 @@ PAGECACHE_SETUP = (
     "head -c 8388608 /dev/urandom > /mnt/tmp/pc/f$i || exit 1; done && "
     "sha256sum /mnt/tmp/pc/f* > /mnt/tmp/pc.sums")
 PAGECACHE_VERIFY = "sha256sum -c /mnt/tmp/pc.sums"
-# One allocating worker per vCPU (at least two), so that every vCPU's
-# per-cpu lists change while the walker reads them.
-CHURN_START = ("n=$(nproc); [ $n -ge 2 ] || n=2; "
-               "/bin/churn $n 32 > /mnt/tmp/churn.out 2>&1 & sleep 2; "
-               "cat /mnt/tmp/churn.out")
+
+
+def churn_start(rate_mib_s=0):
+    """The shell line that starts churn in the guest: one allocating worker
+    per vCPU (at least two), so that every vCPU's per-cpu lists change while
+    the walker reads them.  A rate in MiB/s paces all writers together (0: as
+    fast as the guest can)."""
+    rate = " %d" % rate_mib_s if rate_mib_s else ""
+    return ("n=$(nproc); [ $n -ge 2 ] || n=2; "
+            "/bin/churn $n 32%s > /mnt/tmp/churn.out 2>&1 & sleep 2; "
+            "cat /mnt/tmp/churn.out" % rate)
+
+
+CHURN_START = churn_start()
 CHURN_VERIFY = ("kill -USR1 $(pidof churn) && "
                 "while pidof churn >/dev/null; do sleep 0.2; done; "
                 "cat /mnt/tmp/churn.out; grep -q 'churn: ok' /mnt/tmp/churn.out")

@@ -35,7 +35,7 @@ BANDWIDTH = 128 << 20
 # Churn paced well below BANDWIDTH: unpaced, how fast it dirties memory
 # depends on how busy the host is, and on a quiet host a file: migration
 # never converged (it wrote 58 GB before it was stopped).
-CHURN_START = run.CHURN_START.replace("/bin/churn 2 32 ", "/bin/churn 2 32 16 ")
+CHURN_START = run.churn_start(16)
 # A migration into a file that does not converge grows the file forever:
 # at BANDWIDTH, 120 s is at most 15 GiB, removed afterwards.
 FILE_TIMEOUT = 120
