@@ -104,7 +104,7 @@ class VM:
         # Every VM gets its own socket and log paths: a path reused after a
         # VM is killed could be reached before the new QEMU binds it.
         VM._count += 1
-        self.name = name
+        self.name, self.args = name, args
         base = os.path.join(rundir, "%02d-%s" % (VM._count, name))
         self.qmp_path = base + ".qmp"
         self.ser_path = base + ".serial"

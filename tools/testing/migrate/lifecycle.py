@@ -242,12 +242,200 @@ def t_s3(opts, tap, rundir):
             dst.kill()
 
 
+# What a kexec'd or crash kernel boots with: the harness's command line
+# without fpb.enable, so that a registration left over from the old kernel
+# would be the only one.
+NEXT_CMDLINE = "console=ttyS0 panic=-1 quiet loglevel=1"
+CRASH_CMDLINE = NEXT_CMDLINE + " nr_cpus=1 reset_devices irqpoll"
+TRACE = ["-trace", "fpb_hypercall", "-trace", "fpb_request"]
+
+
+def trace_ops(vm, since=0):
+    """REGISTER (1) / UNREGISTER (2) hypercalls and requests written, in
+    QEMU's trace from offset @since of its log: [(what, value)]."""
+    with open(vm.log_path, errors="replace") as f:
+        f.seek(since)
+        text = f.read()
+    return [("request", m.group(3)) if m.group(3) else (m.group(1), m.group(2))
+            for m in re.finditer(r"fpb_hypercall op ([12]) a1 0x([0-9a-f]+)|"
+                                 r"fpb_request request (\d+)", text)]
+
+
+def log_size(vm):
+    return os.path.getsize(vm.log_path)
+
+
+def kexec_into(vm, flags, cmdline):
+    """Load the image's kernel and initramfs with kexec-load."""
+    vm.check("kexec-load %s /boot/bzImage /boot/initrd.cpio '%s'"
+             % (flags, cmdline))
+
+
+def reboot_into_next(vm, trigger):
+    """Send @trigger, which never returns, and wait for the next kernel."""
+    vm.buf = b""
+    vm.ser.sendall(trigger.encode() + b"\n")
+    vm.expect(r"@@READY", 300)
+
+
+def hold_page(vm, pfn):
+    """Start the canary on @pfn; True if it took that page."""
+    free_mib = int(vm.check(
+        "awk '/MemFree/ { print int($2 / 1024) }' /proc/meminfo"))
+    out = vm.check(
+        "echo 0 > /proc/sys/vm/compact_unevictable_allowed; "
+        "echo 3 > /proc/sys/vm/drop_caches; "
+        "/bin/canary %d %d > /mnt/tmp/canary.out 2>&1 & "
+        "while ! grep -qs armed /mnt/tmp/canary.out; do "
+        "pidof canary >/dev/null || break; sleep 0.2; done; "
+        "cat /mnt/tmp/canary.out" % (pfn, max(free_mib - 64, 16)),
+        timeout=300)
+    return "canary: holds pfn" in out, out.strip()
+
+
+def system_ram(vm):
+    """The kernel's System RAM ranges, from /proc/iomem: [(first, last)]."""
+    return [(int(a, 16), int(b, 16)) for a, b in re.findall(
+        r"^\s*([0-9a-f]+)-([0-9a-f]+) : System RAM$",
+        vm.check("cat /proc/iomem"), re.M)]
+
+
+def migrate_next(opts, rundir, src, name):
+    """Migrate @src to a new QEMU (same arguments); return it and the record."""
+    dst = VM(opts.qemu, name, src.args, rundir, incoming=True)
+    info = migrate(src, dst, params={"max-bandwidth": opts.bandwidth})
+    rec = summarize("fpb-" + name, info)
+    src.kill()
+    dst.buf = b""
+    return dst, rec
+
+
+def t_kexec(opts, tap, rundir):
+    """kexec while registered: the reboot notifiers unregister the old
+    kernel's header before the jump.  The new kernel (no FPB) holds that
+    page in a canary across a migration; then it loads FPB and the next
+    migration skips pages."""
+    progress("kexec: boot, register, kexec into a kernel without FPB")
+    src = VM(opts.qemu, "kexec", run.vm_args(opts, "fpb") + TRACE, rundir)
+    vms = [src]
+    try:
+        src.expect(r"@@READY", 180)
+        run.wait_fpb_registered(src)
+        old = run.fpb_stat(src, "header_pfn")
+        kexec_into(src, "", NEXT_CMDLINE)
+        mark = log_size(src)
+        reboot_into_next(src, "kexec-load -e")
+        ops = trace_ops(src)
+        after = trace_ops(src, mark)
+        tap.ok(any(w == "2" for w, _ in after) and ops[-1][0] == "2",
+               "kexec: the old kernel unregistered its header (pfn %d) "
+               "before the jump" % old,
+               "hypercalls since the kexec: %s; last 4: %s"
+               % (after, ops[-4:]))
+        held, out = hold_page(src, old)
+        tap.diag(out)
+        src.check(SMALL_PC)
+        mark = log_size(src)
+        dst, rec = migrate_next(opts, rundir, src, "kexec-dst")
+        vms.append(dst)
+        out = dst.check(CANARY_VERIFY, timeout=300)
+        pc = dst.run("sha256sum -c /mnt/tmp/pc.sums")[0]
+        requests = [v for w, v in trace_ops(src, mark) if w == "request"]
+        tap.ok(not requests and rec["fpb_skipped_pages"] == 0 and pc == 0,
+               "kexec: no request written and nothing skipped while the "
+               "new kernel runs without FPB; its page cache verifies",
+               "requests %s, skipped %d, sha256sum -c %d"
+               % (requests, rec["fpb_skipped_pages"], pc))
+        what = ("kexec: nothing written into the old header's page, now "
+                "the new kernel's (pfn %d)" % old)
+        if held:
+            tap.ok("canary: ok" in out, what, out)
+        else:
+            tap.skip(what, "the canary could not take that page")
+
+        progress("kexec: load FPB in the new kernel, migrate again")
+        dst.check("insmod /lib/fpb/fpb.ko enable=1")
+        run.wait_fpb_registered(dst)
+        dst.check(SMALL_PC)
+        dst2, rec = migrate_next(opts, rundir, dst, "kexec-dst2")
+        vms.append(dst2)
+        pc = dst2.run("sha256sum -c /mnt/tmp/pc.sums")[0]
+        run.check_dmesg(dst2)
+        tap.ok(rec["fpb_skipped_pages"] > 0 and pc == 0,
+               "kexec: FPB in the new kernel: migration skipped %d pages and "
+               "verifies" % rec["fpb_skipped_pages"])
+    finally:
+        for vm in vms:
+            vm.kill()
+
+
+def t_kdump(opts, tap, rundir):
+    """A panic boots the crash kernel in the crashkernel= reservation; no
+    reboot or panic notifier runs first, so the old kernel's header stays
+    registered.  It must lie outside the crash kernel's RAM; the crash
+    kernel migrates with nothing skipped; once it loads FPB itself, a
+    migration skips pages and the old kernel's memory (/proc/vmcore)
+    arrives unchanged."""
+    progress("kdump: boot with crashkernel=, register, load the crash kernel")
+    src = VM(opts.qemu, "kdump",
+             run.vm_args(opts, "fpb", "crashkernel=256M") + TRACE, rundir)
+    vms = [src]
+    try:
+        src.expect(r"@@READY", 180)
+        run.wait_fpb_registered(src)
+        old = run.fpb_stat(src, "header_pfn")
+        kexec_into(src, "-p", CRASH_CMDLINE)
+        reboot_into_next(src, "echo c > /proc/sysrq-trigger")
+        if "/proc/vmcore" not in src.check("ls /proc/vmcore || true"):
+            raise HarnessError("the crash kernel has no /proc/vmcore")
+        ram = system_ram(src)
+        ops = trace_ops(src)
+        tap.ok(ops and ops[-1] == ("1", "%x" % (old << 12)) and
+               not any(a <= old << 12 <= b for a, b in ram),
+               "kdump: the old kernel's header, still registered (pfn %d), "
+               "lies outside the crash kernel's RAM" % old,
+               "last hypercalls %s; crash kernel System RAM %s"
+               % (ops[-4:], ["%x-%x" % r for r in ram]))
+        src.check(SMALL_PC)
+        mark = log_size(src)
+        dst, rec = migrate_next(opts, rundir, src, "kdump-dst")
+        vms.append(dst)
+        pc = dst.run("sha256sum -c /mnt/tmp/pc.sums")[0]
+        requests = [v for w, v in trace_ops(src, mark) if w == "request"]
+        tap.ok(rec["fpb_skipped_pages"] == 0 and pc == 0,
+               "kdump: the crash kernel migrates, nothing skipped (%d "
+               "requests went to the dead kernel's header), its page cache "
+               "verifies" % len(requests),
+               "skipped %d, sha256sum -c %d" % (rec["fpb_skipped_pages"], pc))
+
+        progress("kdump: FPB in the crash kernel; /proc/vmcore across a "
+                 "migration")
+        dst.check("insmod /lib/fpb/fpb.ko enable=1")
+        run.wait_fpb_registered(dst)
+        before = dst.check("sha256sum /proc/vmcore", timeout=600).split()[0]
+        dst2, rec = migrate_next(opts, rundir, dst, "kdump-dst2")
+        vms.append(dst2)
+        after = dst2.check("sha256sum /proc/vmcore", timeout=600).split()[0]
+        pc = dst2.run("sha256sum -c /mnt/tmp/pc.sums")[0]
+        tap.ok(rec["fpb_skipped_pages"] > 0 and pc == 0 and before == after,
+               "kdump: FPB in the crash kernel skipped %d pages; the dump of "
+               "the old kernel's memory is unchanged" % rec["fpb_skipped_pages"],
+               "sha256 of /proc/vmcore before %s, after %s; sha256sum -c %d"
+               % (before, after, pc))
+    finally:
+        for vm in vms:
+            vm.kill()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--only", nargs="*")
     ap.add_argument("--qemu", required=True)
     ap.add_argument("--kimg", required=True)
     ap.add_argument("--image", required=True)
+    ap.add_argument("--kexec-image",
+                    help="the image with kexec-load, /boot/bzImage and "
+                    "/boot/initrd.cpio, for kexec and kdump")
     ap.add_argument("--mem", default="512M")
     ap.add_argument("--bandwidth", type=int, default=256 << 20)
     opts = ap.parse_args()
@@ -255,17 +443,27 @@ def main():
     opts.kernel = os.path.join(opts.kimg, "bzImage")
     tap = Tap()
     rundir = fpbmig.new_rundir(TOP)
-    tests = [("hibernate", t_hibernate, 3), ("s3", t_s3, 1)]
+    tests = [("hibernate", t_hibernate, 3, False), ("s3", t_s3, 1, False),
+             ("kexec", t_kexec, 4, True), ("kdump", t_kdump, 3, True)]
     fpb = run.has_fpb(opts)
-    for name, fn, count in tests:
+    for name, fn, count, kexec in tests:
         if opts.only and name not in opts.only:
             continue
+        why = None
         if not fpb:
+            why = "this QEMU has no kvm-pv-fpb (make qemu)"
+        elif kexec and not opts.kexec_image:
+            why = "no --kexec-image"
+        if why:
             for _ in range(count):
-                tap.skip(name, "this QEMU has no kvm-pv-fpb (make qemu)")
+                tap.skip(name, why)
             continue
+        o = opts
+        if kexec:
+            o = argparse.Namespace(**vars(opts))
+            o.image, o.mem = opts.kexec_image, "1G"
         try:
-            fn(opts, tap, rundir)
+            fn(o, tap, rundir)
         except HarnessError as e:
             for _ in range(count):
                 tap.ok(False, name, e)
