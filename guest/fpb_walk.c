@@ -109,8 +109,13 @@ static bool fpb_walk_locked(struct zone *zone, struct fpb_map *map,
 
 			/*
 			 * Isolated pageblocks are on their way out of the
-			 * allocator (memory offline, alloc_contig_range());
-			 * their pages stay unreported.
+			 * allocator (memory offline, alloc_contig_range()), so
+			 * their lists are not walked.  A block isolated while
+			 * the lock was dropped may still be marked from a
+			 * resume: it was free under the lock when marked,
+			 * which is all the safety argument needs, and telling
+			 * it apart would take the pageblock flags, which a
+			 * module cannot read.
 			 */
 			if (is_migrate_isolate(cur->mt))
 				continue;
