@@ -95,87 +95,35 @@ class QMP:
             pass
 
 
-class VM:
-    """One QEMU process with QMP and a serial console on unix sockets."""
+class Console:
+    """The guest's command loop (tools/testing/guest/init-migrate.sh) on a
+    virtio console socket: commands in, output and "@@DONE <status>" out."""
 
-    _count = 0
-
-    def __init__(self, qemu, name, args, rundir, incoming=False):
-        # Every VM gets its own socket and log paths: a path reused after a
-        # VM is killed could be reached before the new QEMU binds it.
-        VM._count += 1
-        self.name, self.args = name, args
-        base = os.path.join(rundir, "%02d-%s" % (VM._count, name))
-        self.qmp_path = base + ".qmp"
-        self.ser_path = base + ".serial"
-        self.log_path = base + ".log"
-        # The kernel console goes to a file; commands travel over a
-        # virtio console, because the emulated UART stalls on long output
-        # under TCG (seen with both 7.2 and 10.0).
-        cmd = [qemu] + args + [
-            "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path,
-            "-chardev", "file,id=ser0,path=%s" % self.ser_path + ".kernel",
-            "-serial", "chardev:ser0",
-            "-device", "virtio-serial-pci,id=vser0",
-            "-chardev", "socket,id=cmd0,path=%s,server=on,wait=off" % self.ser_path,
-            "-device", "virtconsole,chardev=cmd0,id=cmdcon0",
-        ]
-        if incoming:
-            cmd += ["-incoming", "defer"]
-        self.cmdline = cmd
-        self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
-        _LIVE.append(self)
-        self.qmp = QMP(self.qmp_path)
-        self.ser = _connect_unix(self.ser_path, 30)
+    def __init__(self, sock, name, log):
+        self.ser, self.name, self.console = sock, name, log
         self.ser.settimeout(0.2)
         self.buf = b""
-        self.console = open(base + ".console", "wb")
 
-    def memory_kb(self, field):
-        """A memory figure of the QEMU process from /proc, in KiB: VmHWM
-        (peak resident set) or VmRSS (now)."""
-        try:
-            with open("/proc/%d/status" % self.proc.pid) as f:
-                for line in f:
-                    if line.startswith(field + ":"):
-                        return int(line.split()[1])
-        except OSError:
-            pass
-        return None
+    @classmethod
+    def connect(cls, path, name, log_path):
+        """The console on the socket at @path, logged to @log_path."""
+        return cls(_connect_unix(path, 30), name, open(log_path, "ab"))
 
-    def kill(self):
-        if self in _LIVE:
-            _LIVE.remove(self)
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-        self.qmp.close() if hasattr(self, "qmp") else None
-        self.log.close()
-
-    def cpu_times(self):
-        """(user, system) CPU seconds of the QEMU process so far."""
-        with open("/proc/%d/stat" % self.proc.pid) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        tck = os.sysconf("SC_CLK_TCK")
-        return int(fields[11]) / tck, int(fields[12]) / tck
-
-    def cpu_seconds(self):
-        return sum(self.cpu_times())
+    def _gone(self):
+        """Why no more output will come, or None while it may."""
+        return "%s: console closed" % self.name
 
     def _read_more(self):
         try:
             data = self.ser.recv(65536)
         except socket.timeout:
-            data = b""
+            return
         if data:
             self.console.write(data)
             self.console.flush()
             self.buf += data
-        elif self.proc.poll() is not None:
-            raise HarnessError("%s exited (%s); see %s"
-                               % (self.name, self.proc.returncode, self.log_path))
+        elif self._gone():
+            raise HarnessError(self._gone())
 
     def expect(self, pattern, timeout):
         """Wait for console output matching pattern (a regexp that starts
@@ -213,6 +161,85 @@ class VM:
         if rc:
             raise HarnessError("%s: `%s` failed (%d): %s" % (self.name, command, rc, out))
         return out
+
+    def close(self):
+        self.ser.close()
+        self.console.close()
+
+
+class VM(Console):
+    """One QEMU process with QMP and a serial console on unix sockets."""
+
+    _count = 0
+
+    def __init__(self, qemu, name, args, rundir, incoming=False):
+        # Every VM gets its own socket and log paths: a path reused after a
+        # VM is killed could be reached before the new QEMU binds it.
+        VM._count += 1
+        self.name, self.args = name, args
+        base = os.path.join(rundir, "%02d-%s" % (VM._count, name))
+        self.qmp_path = base + ".qmp"
+        self.ser_path = base + ".serial"
+        self.log_path = base + ".log"
+        # The kernel console goes to a file; commands travel over a
+        # virtio console, because the emulated UART stalls on long output
+        # under TCG (seen with both 7.2 and 10.0).
+        cmd = [qemu] + args + [
+            "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path,
+            "-chardev", "file,id=ser0,path=%s" % self.ser_path + ".kernel",
+            "-serial", "chardev:ser0",
+            "-device", "virtio-serial-pci,id=vser0",
+            "-chardev", "socket,id=cmd0,path=%s,server=on,wait=off" % self.ser_path,
+            "-device", "virtconsole,chardev=cmd0,id=cmdcon0",
+        ]
+        if incoming:
+            cmd += ["-incoming", "defer"]
+        self.cmdline = cmd
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL)
+        _LIVE.append(self)
+        self.qmp = QMP(self.qmp_path)
+        Console.__init__(self, _connect_unix(self.ser_path, 30), name,
+                         open(base + ".console", "wb"))
+
+    def memory_kb(self, field):
+        """A memory figure of the QEMU process from /proc, in KiB: VmHWM
+        (peak resident set) or VmRSS (now)."""
+        try:
+            with open("/proc/%d/status" % self.proc.pid) as f:
+                for line in f:
+                    if line.startswith(field + ":"):
+                        return int(line.split()[1])
+        except OSError:
+            pass
+        return None
+
+    def kill(self):
+        if self in _LIVE:
+            _LIVE.remove(self)
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self.qmp.close() if hasattr(self, "qmp") else None
+        self.log.close()
+
+    def cpu_times(self):
+        """(user, system) CPU seconds of the QEMU process so far."""
+        with open("/proc/%d/stat" % self.proc.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        tck = os.sysconf("SC_CLK_TCK")
+        return int(fields[11]) / tck, int(fields[12]) / tck
+
+    def cpu_seconds(self):
+        return sum(self.cpu_times())
+
+    def _gone(self):
+        # A socket closed under a live QEMU reads as empty: wait for more.
+        if self.proc.poll() is None:
+            return None
+        return "%s exited (%s); see %s" % (self.name, self.proc.returncode,
+                                          self.log_path)
 
 
 def free_port():

@@ -37,7 +37,6 @@ import pwd
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -51,6 +50,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "lib"))
 from fpbtap import Tap  # noqa: E402
 import run  # noqa: E402  (the page cache and kernel log checks)
+from fpbmig import Console  # noqa: E402
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 TEMPLATE = os.path.join(TOP, "Documentation", "admin-guide", "fpb-libvirt.xml")
@@ -184,64 +184,6 @@ class Daemon:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        self.log.close()
-
-
-class Console:
-    """The guest's command loop on the virtio console socket."""
-
-    def __init__(self, path, name, logdir):
-        self.name = name
-        deadline = time.monotonic() + 30
-        while True:
-            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                self.sock.connect(path)
-                break
-            except OSError:
-                self.sock.close()
-                if time.monotonic() > deadline:
-                    raise Failure("cannot connect to " + path)
-                time.sleep(0.05)
-        self.sock.settimeout(0.2)
-        self.buf = b""
-        self.log = open(os.path.join(logdir, name + ".console"), "ab")
-
-    def expect(self, rx, timeout):
-        rx = re.compile(rx)
-        deadline = time.monotonic() + timeout
-        while True:
-            m = rx.search(self.buf)
-            if m:
-                before, self.buf = self.buf[:m.start()], self.buf[m.end():]
-                return before, m
-            if time.monotonic() > deadline:
-                raise Failure("%s: no %r within %s s; console tail: %r"
-                              % (self.name, rx.pattern, timeout, self.buf[-500:]))
-            try:
-                data = self.sock.recv(65536)
-            except socket.timeout:
-                continue
-            if not data:
-                raise Failure("%s: console closed" % self.name)
-            self.log.write(data)
-            self.log.flush()
-            self.buf += data
-
-    def run(self, command, timeout=120):
-        self.buf = b""
-        self.sock.sendall(command.encode() + b"\n")
-        before, m = self.expect(rb"@@DONE (\d+)\r?\n", timeout)
-        return int(m.group(1)), before.decode(errors="replace")
-
-    def check(self, command, timeout=120):
-        rc, out = self.run(command, timeout)
-        if rc:
-            raise Failure("%s: `%s` failed (%d): %s" % (self.name, command, rc, out))
-        return out
-
-    def close(self):
-        self.sock.close()
         self.log.close()
 
 
@@ -393,8 +335,10 @@ def migration(opts, tap, base, user, fpb):
         if p.returncode:
             raise Failure("virsh start: %s\nQEMU log:\n%s"
                           % (p.stderr.strip(), src.qemu_log()))
-        con = Console(os.path.join(src.dir, "console.sock"), tag + "-src", base)
-        con.expect(rb"@@READY", 180)
+        con = Console.connect(os.path.join(src.dir, "console.sock"),
+                              tag + "-src",
+                              os.path.join(base, tag + "-src.console"))
+        con.expect(r"@@READY", 180)
         flags = cpu_fpb(src)
         tap.ok(flags == [fpb], "%s: qom-get kvm-pv-fpb through virsh "
                "qemu-monitor-command: %s" % (what, flags))
@@ -448,7 +392,9 @@ def migration(opts, tap, base, user, fpb):
                 "fpb skipped %d pages (%d samples)" % (skipped, samples)
                 if samples else "no fpb skipped line"))
 
-        con = Console(os.path.join(dst.dir, "console.sock"), tag + "-dst", base)
+        con = Console.connect(os.path.join(dst.dir, "console.sock"),
+                              tag + "-dst",
+                              os.path.join(base, tag + "-dst.console"))
         rc, out = con.run(run.PAGECACHE_VERIFY)
         tap.ok(rc == 0, "%s: page cache files verify on the destination"
                % what, out)
