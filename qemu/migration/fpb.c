@@ -343,6 +343,38 @@ static FpbHostOps fpb_ops = {
     .ram_end = fpb_ram_end,
 };
 
+/*
+ * With -d guest_errors each refused hypercall is logged, but the guest
+ * decides how often it calls (the rate limit refuses all but
+ * FPB_RATE_PER_SEC a second, and each of those refusals would be a line):
+ * log at most FPB_LOG_PER_SEC refusals a second, then say that the rest
+ * of that second's go unlogged.  fpb-hypercalls-refused counts them all.
+ */
+#define FPB_LOG_PER_SEC 4
+
+static void fpb_log_refused(uint64_t a0, FpbStatus why)
+{
+    static uint32_t window, count;
+    uint32_t now = qemu_clock_get_ns(QEMU_CLOCK_REALTIME) /
+                   NANOSECONDS_PER_SECOND;
+    uint32_t w = qatomic_read(&window);
+    uint32_t n;
+
+    if (!qemu_loglevel_mask(LOG_GUEST_ERROR)) {
+        return;
+    }
+    if (w != now && qatomic_cmpxchg(&window, w, now) == w) {
+        qatomic_set(&count, 0);
+    }
+    n = qatomic_fetch_inc(&count);
+    if (n < FPB_LOG_PER_SEC) {
+        qemu_log("fpb: op %" PRIu64 " refused: %s\n", a0,
+                 fpb_status_str(why));
+    } else if (n == FPB_LOG_PER_SEC) {
+        qemu_log("fpb: more refusals this second, not logged\n");
+    }
+}
+
 int64_t fpb_hypercall(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3)
 {
     FpbStatus why;
@@ -360,8 +392,7 @@ int64_t fpb_hypercall(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3)
     } else if (why != FPB_OK) {
         trace_fpb_refused(a0, a1, fpb_status_str(why));
         if (why != FPB_ERR_STALE) {
-            qemu_log_mask(LOG_GUEST_ERROR, "fpb: op %" PRIu64
-                          " refused: %s\n", a0, fpb_status_str(why));
+            fpb_log_refused(a0, why);
         }
     } else if (a0 == KVM_FPB_OP_SNAPSHOT_DONE && ret == 0) {
         trace_fpb_apply(a1, pages);

@@ -18,6 +18,34 @@
  *                  writable while loaded, so a header or bitmap fits there
  *   vram_fill=1    fill the VGA's VRAM with a pattern at load
  *   storm_ms=N     after the first answer, repeat it for N ms without pause
+ *   storm_all=1    instead, from load on, one kthread bound to each online
+ *                  CPU alternates REGISTER (of this header) and
+ *                  SNAPSHOT_DONE without pause for storm_ms
+ *   seq_attack=odd answer with seq left odd, and pass that as a2; =claim:
+ *                  the same, but a2 claims the even value that would
+ *                  follow; =flip: a kthread on another CPU adds 2 to seq
+ *                  without pause, so that seq never holds between the
+ *                  host's reads
+ *   chunk_flip=W   a kthread rewrites chunk bm_chunk's entry without pause,
+ *                  alternating between its bitmap (every owned page free)
+ *                  and W: ram (a second bitmap marking only the first half
+ *                  of the owned pages), vram, beyond or a GPA
+ *   bogus=1        around each answer, answer requests never made (the
+ *                  request plus 1000), the previous request answered (from
+ *                  an earlier pass or migration) and the same request again;
+ *                  these mark every owned page free, the real answer only
+ *                  the first half, so a bogus answer applied shows as a
+ *                  zero page in the second half
+ *   free_hdr=1     after REGISTER, free the header page without UNREGISTER,
+ *                  allocate it again and fill it with a pattern: status
+ *                  "reused_diff" counts the words that no longer hold it
+ *   chunk_shift=N  the header's chunk_shift (and the bitmaps' size)
+ *   region=BYTES   the region size passed to REGISTER (0: what the table
+ *                  needs, rounded up to pages)
+ *   hdr_off=BYTES  register the header's GPA plus this (unaligned)
+ *   bm_entry=HOW   chunk bm_chunk's entry: unaligned (its bitmap + 0x800),
+ *                  flags (an unknown flag bit), hdr (the header page),
+ *                  prev (chunk bm_chunk - 1's bitmap)
  *
  * WHERE is ram (the default), rom (the ROM shadow), vram (the VGA BAR),
  * zero (GPA 0), beyond (the first GPA above RAM) or a GPA.  Like the real
@@ -81,13 +109,51 @@ static unsigned int storm_ms;
 module_param(storm_ms, uint, 0444);
 MODULE_PARM_DESC(storm_ms, "Repeat the first answer for this many ms");
 
+static bool storm_all;
+module_param(storm_all, bool, 0444);
+MODULE_PARM_DESC(storm_all, "REGISTER and SNAPSHOT_DONE storm on every CPU");
+
+static char *seq_attack = "";
+module_param(seq_attack, charp, 0444);
+MODULE_PARM_DESC(seq_attack, "odd, claim: seq left odd; flip: seq moves");
+
+static char *chunk_flip = "";
+module_param(chunk_flip, charp, 0444);
+MODULE_PARM_DESC(chunk_flip, "Rewrite chunk bm_chunk's entry: ram, vram, beyond");
+
+static bool bogus;
+module_param(bogus, bool, 0444);
+MODULE_PARM_DESC(bogus, "Answer requests never made, old ones, twice");
+
+static bool free_hdr;
+module_param(free_hdr, bool, 0444);
+MODULE_PARM_DESC(free_hdr, "Free the header without UNREGISTER and reuse it");
+
+static unsigned int chunk_shift = KVM_FPB_CHUNK_SHIFT_MIN;
+module_param(chunk_shift, uint, 0444);
+MODULE_PARM_DESC(chunk_shift, "The header's chunk_shift");
+
+static unsigned long region;
+module_param(region, ulong, 0444);
+MODULE_PARM_DESC(region, "Region bytes passed to REGISTER (0: as needed)");
+
+static unsigned long hdr_off;
+module_param(hdr_off, ulong, 0444);
+MODULE_PARM_DESC(hdr_off, "Add this to the header GPA passed to REGISTER");
+
+static char *bm_entry = "";
+module_param(bm_entry, charp, 0444);
+MODULE_PARM_DESC(bm_entry, "Chunk bm_chunk's entry: unaligned, flags, hdr, prev");
+
 static unsigned int poll_ms = 10;
 module_param(poll_ms, uint, 0444);
 MODULE_PARM_DESC(poll_ms, "How often to look for a request, ms");
 
-#define CHUNK_SHIFT	KVM_FPB_CHUNK_SHIFT_MIN
+#define CHUNK_SHIFT	chunk_shift
 #define BM_BYTES	(1UL << (CHUNK_SHIFT - 3))
 #define MAX_RANGES	16
+#define MAX_OLD		8
+#define BOGUS_AHEAD	1000
 #define ROM_HDR		0xd0000UL	/* inside the ROM shadow */
 #define ROM_BM		0xd8000UL
 #define VRAM_HDR	(8UL << 20)	/* offsets into the VGA BAR */
@@ -126,7 +192,8 @@ struct hostile {
 
 	struct place hdr;
 	struct kvm_fpb_header *h;
-	unsigned long region_bytes;
+	unsigned long region_bytes;	/* what REGISTER says */
+	unsigned long alloc_bytes;	/* what the header region has */
 	unsigned int nr_chunks;
 	void **bitmaps;			/* RAM bitmaps, one per chunk */
 	struct place bad;		/* chunk bm_chunk's bitmap, unless RAM */
@@ -139,6 +206,27 @@ struct hostile {
 	bool stormed;
 	struct task_struct *poller;
 	struct dentry *dbg;
+
+	/* storm_all: one kthread per CPU, and what they got back. */
+	struct task_struct **stormers;
+	atomic64_t storm_register, storm_done, storm_other;
+
+	/* seq_attack=flip and chunk_flip: the kthread that rewrites. */
+	struct task_struct *flipper;
+	u64 flips;
+	u64 held, moved_applied;	/* seq_attack=flip, see call_flipping() */
+	void *half;			/* chunk_flip=ram: the second bitmap */
+	u64 flip_alt;			/* the entry it alternates with */
+
+	/* bogus: answers to nothing outstanding, and their results. */
+	u64 bogus_calls, bogus_bad;
+	u64 old_req[MAX_OLD];
+	long old_ret[MAX_OLD];
+	unsigned int nr_old;
+
+	/* free_hdr: the page the header was in, reused. */
+	u64 *reused;
+	u64 reused_gpa;
 };
 
 static struct hostile hs;
@@ -169,9 +257,21 @@ static u64 ram_end(void)
 
 static u64 chunk_entry(unsigned int i)
 {
+	u64 gpa = virt_to_phys(hs.bitmaps[i]);
+
 	if (i == bm_chunk && hs.has_bad)
 		return hs.bad.gpa | KVM_FPB_CHUNK_PRESENT;
-	return virt_to_phys(hs.bitmaps[i]) | KVM_FPB_CHUNK_PRESENT;
+	if (i != bm_chunk || !*bm_entry)
+		return gpa | KVM_FPB_CHUNK_PRESENT;
+	if (sysfs_streq(bm_entry, "unaligned"))
+		return (gpa + 0x800) | KVM_FPB_CHUNK_PRESENT;
+	if (sysfs_streq(bm_entry, "flags"))
+		return gpa | KVM_FPB_CHUNK_PRESENT | 2;
+	if (sysfs_streq(bm_entry, "hdr"))
+		return hs.hdr.gpa | KVM_FPB_CHUNK_PRESENT;
+	if (sysfs_streq(bm_entry, "prev") && i)
+		return virt_to_phys(hs.bitmaps[i - 1]) | KVM_FPB_CHUNK_PRESENT;
+	return gpa | KVM_FPB_CHUNK_PRESENT;
 }
 
 static int parse_where(const char *s, enum where *w, u64 *gpa)
@@ -423,8 +523,11 @@ static void set_bits(u8 *bits, u64 first, u64 last)
 		bits[first / 8] |= 1 << (first % 8);
 }
 
-/* Write chunk @i's bits at @bits: the marked and the owned pfns. */
-static void fill_bitmap(u8 *bits, unsigned int i)
+/*
+ * Write chunk @i's bits at @bits: the marked and the owned pfns, or only
+ * the first half of the owned pfns if @half.
+ */
+static void fill_bits(u8 *bits, unsigned int i, bool half)
 {
 	u64 base = (u64)i << CHUNK_SHIFT, end = base + (1ULL << CHUNK_SHIFT);
 	unsigned int j;
@@ -439,11 +542,17 @@ static void fill_bitmap(u8 *bits, unsigned int i)
 	}
 	if (hs.nr_owned) {
 		u64 first = max(hs.own_first, base);
-		u64 last = min(hs.own_first + hs.nr_owned - 1, end - 1);
+		u64 n = half ? hs.nr_owned / 2 : hs.nr_owned;
+		u64 last = min(hs.own_first + n - 1, end - 1);
 
-		if (first <= last)
+		if (n && first <= last)
 			set_bits(bits, first - base, last - base);
 	}
+}
+
+static void fill_bitmap(u8 *bits, unsigned int i)
+{
+	fill_bits(bits, i, false);
 }
 
 /* Bits set in the whole table, for nr_free. */
@@ -457,19 +566,53 @@ static u64 count_marks(void)
 	return n;
 }
 
-/* One snapshot answering @request, as the ABI's protocol says. */
-static void answer(u64 request)
+/* Wait until the flipper is seen at work, so that it works during a call. */
+static void flipper_runs(void)
+{
+	u64 f = READ_ONCE(hs.flips);
+
+	while (READ_ONCE(hs.flips) - f < 1000)
+		cpu_relax();
+}
+
+/*
+ * seq_attack=flip: SNAPSHOT_DONE with the seq there now, which the
+ * flipper moves on at once.  A snapshot applied although seq moved during
+ * the call counts in moved_applied; calls during which the flipper did not
+ * run (its vCPU is a host thread) count in held.
+ */
+static long call_flipping(u64 request)
+{
+	u64 seq, now;
+	long ret;
+
+	flipper_runs();
+	now = READ_ONCE(hs.h->seq);
+	seq = now & ~1ULL;
+	ret = fpb_call(KVM_FPB_OP_SNAPSHOT_DONE, request, seq);
+	if (READ_ONCE(hs.h->seq) == now)
+		hs.held++;
+	else if (ret == 0)
+		hs.moved_applied++;
+	return ret;
+}
+
+/*
+ * Publish a snapshot answering @request, as the ABI's protocol says (but
+ * with only the first half of the owned pages if @half, and with seq left
+ * odd for seq_attack=odd), and tell the host: its answer.
+ */
+static long publish(u64 request, bool half)
 {
 	struct kvm_fpb_header *h = hs.h;
 	unsigned int i;
 	u64 seq = READ_ONCE(h->seq);
-	long ret;
 
 	WRITE_ONCE(h->seq, seq + ((seq & 1) ? 2 : 1));
 	/* The host must see seq odd before any of the writes below. */
 	smp_wmb();
 	for (i = 0; i < hs.nr_chunks; i++) {
-		fill_bitmap(hs.bitmaps[i], i);
+		fill_bits(hs.bitmaps[i], i, half);
 		WRITE_ONCE(h->chunk[i], chunk_entry(i));
 	}
 	WRITE_ONCE(h->nr_free, count_marks());
@@ -477,8 +620,48 @@ static void answer(u64 request)
 	/* Everything above must be visible before seq turns even. */
 	smp_wmb();
 	seq = READ_ONCE(h->seq) + 1;
+	if (sysfs_streq(seq_attack, "odd"))
+		return fpb_call(KVM_FPB_OP_SNAPSHOT_DONE, request, seq - 1);
+	if (sysfs_streq(seq_attack, "claim"))
+		return fpb_call(KVM_FPB_OP_SNAPSHOT_DONE, request, seq);
 	WRITE_ONCE(h->seq, seq);
-	ret = fpb_call(KVM_FPB_OP_SNAPSHOT_DONE, request, seq);
+	if (sysfs_streq(seq_attack, "flip"))
+		return call_flipping(request);
+	if (*chunk_flip)
+		flipper_runs();
+	return fpb_call(KVM_FPB_OP_SNAPSHOT_DONE, request, seq);
+}
+
+/* bogus: a well formed snapshot answering @request, which is not asked. */
+static void answer_bogus(u64 request, bool old)
+{
+	long ret = publish(request, false);
+
+	hs.bogus_calls++;
+	/* Nothing outstanding to answer: the ABI says KVM_FPB_DISCARDED. */
+	if (ret != KVM_FPB_DISCARDED)
+		hs.bogus_bad++;
+	if (old && hs.nr_old < MAX_OLD) {
+		hs.old_req[hs.nr_old] = request;
+		hs.old_ret[hs.nr_old++] = ret;
+	}
+}
+
+/* One answer to @request, and the storm or the lies around it. */
+static void answer(u64 request)
+{
+	long ret;
+	u64 seq;
+
+	if (bogus) {
+		if (hs.answered)
+			answer_bogus(hs.answered, true);
+		answer_bogus(request + BOGUS_AHEAD, false);
+	}
+	ret = publish(request, bogus);
+	if (bogus)
+		answer_bogus(request, false);
+	seq = READ_ONCE(hs.h->seq);
 
 	hs.answered = request;
 	hs.answers++;
@@ -489,7 +672,7 @@ static void answer(u64 request)
 		hs.discarded++;
 	else
 		hs.refused++;
-	if (storm_ms && !hs.stormed) {
+	if (storm_ms && !storm_all && !hs.stormed) {
 		unsigned long end = jiffies + msecs_to_jiffies(storm_ms);
 
 		hs.stormed = true;
@@ -499,6 +682,173 @@ static void answer(u64 request)
 				cond_resched();
 		}
 	}
+}
+
+/* Sleep until kthread_stop(), for threads done with their work. */
+static int park(void)
+{
+	while (!kthread_should_stop())
+		msleep(20);
+	return 0;
+}
+
+/*
+ * storm_all: REGISTER the header again and answer whatever request is
+ * there, without pause, on the CPU this thread is bound to.
+ */
+static int storm_fn(void *unused)
+{
+	unsigned long end = jiffies + msecs_to_jiffies(storm_ms);
+	struct kvm_fpb_header *h = hs.h;
+	unsigned long n = 0;
+	long ret;
+
+	while (!kthread_should_stop() && time_before(jiffies, end)) {
+		ret = fpb_call(KVM_FPB_OP_REGISTER, hs.hdr.gpa + hdr_off,
+			       hs.region_bytes);
+		atomic64_inc(ret ? &hs.storm_other : &hs.storm_register);
+		fpb_call(KVM_FPB_OP_SNAPSHOT_DONE, READ_ONCE(h->request),
+			 READ_ONCE(h->seq));
+		atomic64_inc(&hs.storm_done);
+		if (!(++n & 255))
+			cond_resched();
+	}
+	return park();
+}
+
+/*
+ * seq_attack=flip: move seq on all the time, so that it never holds
+ * between two reads of the host.  chunk_flip: alternate chunk bm_chunk's
+ * entry between its bitmap and hs.flip_alt.
+ */
+static int flip_fn(void *unused)
+{
+	struct kvm_fpb_header *h = hs.h;
+	u64 own = virt_to_phys(hs.bitmaps[bm_chunk]) | KVM_FPB_CHUNK_PRESENT;
+
+	while (!kthread_should_stop()) {
+		if (hs.flip_alt) {
+			WRITE_ONCE(h->chunk[bm_chunk],
+				   (hs.flips & 1) ? hs.flip_alt : own);
+		} else {
+			WRITE_ONCE(h->seq, READ_ONCE(h->seq) + 2);
+		}
+		WRITE_ONCE(hs.flips, hs.flips + 1);
+		if (!(hs.flips & 4095))
+			cond_resched();
+	}
+	return 0;
+}
+
+/* A kthread bound to @cpu, started. */
+static struct task_struct *run_on(int (*fn)(void *), unsigned int cpu,
+				  const char *name)
+{
+	struct task_struct *t = kthread_create(fn, NULL, "%s/%u", name, cpu);
+
+	if (IS_ERR(t))
+		return t;
+	kthread_bind(t, cpu);
+	wake_up_process(t);
+	return t;
+}
+
+static int start_storm(void)
+{
+	unsigned int cpu;
+
+	hs.stormers = kcalloc(nr_cpu_ids, sizeof(*hs.stormers), GFP_KERNEL);
+	if (!hs.stormers)
+		return -ENOMEM;
+	for_each_online_cpu(cpu) {
+		struct task_struct *t = run_on(storm_fn, cpu, "fpb_storm");
+
+		if (IS_ERR(t))
+			return PTR_ERR(t);
+		hs.stormers[cpu] = t;
+	}
+	return 0;
+}
+
+/* The flipper runs on the last online CPU, the poller on the first. */
+static int start_flipper(void)
+{
+	unsigned int cpu = cpumask_last(cpu_online_mask);
+	struct task_struct *t;
+	enum where w;
+	u64 gpa = 0;
+
+	if (num_online_cpus() < 2) {
+		pr_err("seq_attack=flip and chunk_flip need two CPUs\n");
+		return -EINVAL;
+	}
+	if (*chunk_flip) {
+		if (bm_chunk >= hs.nr_chunks || parse_where(chunk_flip, &w, &gpa))
+			return -EINVAL;
+		switch (w) {
+		case W_RAM:
+			hs.half = (void *)__get_free_pages(GFP_KERNEL,
+							   get_order(BM_BYTES));
+			if (!hs.half)
+				return -ENOMEM;
+			fill_bits(hs.half, bm_chunk, true);
+			gpa = virt_to_phys(hs.half);
+			break;
+		case W_VRAM:
+			if (!hs.vram_len)
+				return -ENODEV;
+			gpa = hs.vram_start;
+			break;
+		case W_BEYOND:
+			gpa = PAGE_ALIGN(ram_end());
+			break;
+		default:
+			break;
+		}
+		hs.flip_alt = gpa | KVM_FPB_CHUNK_PRESENT;
+	}
+	t = run_on(flip_fn, cpu, "fpb_flip");
+	if (IS_ERR(t))
+		return PTR_ERR(t);
+	hs.flipper = t;
+	return 0;
+}
+
+/*
+ * free_hdr: free the header page without UNREGISTER, as a buggy guest
+ * would, and allocate it again: fill it with a pattern and watch what the
+ * host writes there.
+ */
+static void reuse_header(void)
+{
+	struct page *p;
+	unsigned int i;
+
+	preempt_disable();
+	free_page((unsigned long)hs.h);
+	/* The page went to this CPU's free list, so it comes back first. */
+	p = alloc_page(GFP_ATOMIC);
+	preempt_enable();
+	hs.h = NULL;
+	if (!p)
+		return;
+	if (page_to_phys(p) != hs.hdr.gpa) {
+		__free_page(p);
+		return;
+	}
+	hs.reused = page_address(p);
+	hs.reused_gpa = page_to_phys(p);
+	for (i = 0; i < WORDS_PER_PAGE; i++)
+		hs.reused[i] = PATTERN ^ i;
+}
+
+static unsigned int reused_diff(void)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; hs.reused && i < WORDS_PER_PAGE; i++)
+		n += hs.reused[i] != (PATTERN ^ i);
+	return n;
 }
 
 static int poll_fn(void *unused)
@@ -542,6 +892,36 @@ static int status_show(struct seq_file *m, void *v)
 	seq_printf(m, "owned %u\n", hs.nr_owned);
 	seq_printf(m, "owned_zero %u\n", zero);
 	seq_printf(m, "owned_intact %u\n", intact);
+	for (i = 0, zero = 0, intact = 0; i < hs.nr_owned / 2; i++) {
+		int st = owned_state(hs.nr_owned - 1 - i);
+
+		zero += st == 0;
+		intact += st == 1;
+	}
+	seq_printf(m, "upper_zero %u\n", zero);
+	seq_printf(m, "upper_intact %u\n", intact);
+	seq_printf(m, "storm_register %lld\n",
+		   atomic64_read(&hs.storm_register));
+	seq_printf(m, "storm_done %lld\n", atomic64_read(&hs.storm_done));
+	seq_printf(m, "storm_other %lld\n", atomic64_read(&hs.storm_other));
+	seq_printf(m, "flips %llu\n", hs.flips);
+	seq_printf(m, "held %llu\n", hs.held);
+	seq_printf(m, "moved_applied %llu\n", hs.moved_applied);
+	seq_printf(m, "answered %llu\n", hs.answered);
+	seq_printf(m, "bogus_calls %llu\n", hs.bogus_calls);
+	seq_printf(m, "bogus_bad %llu\n", hs.bogus_bad);
+	seq_puts(m, "old_req");
+	for (i = 0; i < hs.nr_old; i++)
+		seq_printf(m, " %llu", hs.old_req[i]);
+	seq_puts(m, "\nold_ret");
+	for (i = 0; i < hs.nr_old; i++)
+		seq_printf(m, " %ld", hs.old_ret[i]);
+	seq_printf(m, "\nreused 0x%llx\n", hs.reused_gpa);
+	seq_printf(m, "reused_diff %u\n", reused_diff());
+	if (hs.reused)
+		seq_printf(m, "reused_request %llu\n",
+			   hs.reused[offsetof(struct kvm_fpb_header, request) /
+				     sizeof(u64)]);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(status);
@@ -550,16 +930,27 @@ static void release(void)
 {
 	unsigned int i;
 
+	for (i = 0; hs.stormers && i < nr_cpu_ids; i++)
+		if (hs.stormers[i])
+			kthread_stop(hs.stormers[i]);
+	kfree(hs.stormers);
+	/* The poller first: it may wait for the flipper (flipper_runs()). */
 	if (hs.poller)
 		kthread_stop(hs.poller);
+	if (hs.flipper)
+		kthread_stop(hs.flipper);
 	if (hs.register_ret == 0)
 		fpb_call(KVM_FPB_OP_UNREGISTER, 0, 0);
 	for (i = 0; hs.bitmaps && i < hs.nr_chunks; i++)
 		free_page((unsigned long)hs.bitmaps[i]);
 	kfree(hs.bitmaps);
+	if (hs.half)
+		free_pages((unsigned long)hs.half, get_order(BM_BYTES));
+	if (hs.reused)
+		free_page((unsigned long)hs.reused);
 	place_unmap(&hs.bad);
 	if (hs.hdr.where == W_RAM && hs.h)
-		free_pages((unsigned long)hs.h, get_order(hs.region_bytes));
+		free_pages((unsigned long)hs.h, get_order(hs.alloc_bytes));
 	else
 		place_unmap(&hs.hdr);
 	if (hs.page0_saved) {
@@ -608,6 +999,9 @@ static int __init hostile_init(void)
 
 	if (!kvm_para_available())
 		return -ENODEV;
+	/* Outside the ABI's range too, but with bitmaps this module can allocate. */
+	if (chunk_shift < PAGE_SHIFT + 3 - 1 || chunk_shift > 25)
+		return -EINVAL;
 	find_vga();
 	if (pam_rw)
 		pam_open();
@@ -621,17 +1015,21 @@ static int __init hostile_init(void)
 
 	hs.nr_chunks = nr_chunks ? nr_chunks :
 		       DIV_ROUND_UP(PHYS_PFN(ram_end()), 1UL << CHUNK_SHIFT);
-	hs.region_bytes = PAGE_ALIGN(sizeof(*h) + hs.nr_chunks * sizeof(u64));
+	hs.alloc_bytes = PAGE_ALIGN(sizeof(*h) + hs.nr_chunks * sizeof(u64));
+	hs.region_bytes = region ? region : hs.alloc_bytes;
+	/* A region the host may read, unless it must refuse it for its size. */
+	if (region <= KVM_FPB_REGION_MAX)
+		hs.alloc_bytes = max(hs.alloc_bytes, PAGE_ALIGN(region));
 	ret = parse_where(hdr, &hs.hdr.where, &gpa);
 	if (ret)
 		goto fail;
 	if (hs.hdr.where == W_RAM) {
 		hs.h = (void *)__get_free_pages(GFP_KERNEL | __GFP_ZERO,
-						get_order(hs.region_bytes));
+						get_order(hs.alloc_bytes));
 		hs.hdr.gpa = hs.h ? virt_to_phys(hs.h) : 0;
 		ret = hs.h ? 0 : -ENOMEM;
 	} else {
-		ret = place_map(&hs.hdr, hs.hdr.where, gpa, hs.region_bytes,
+		ret = place_map(&hs.hdr, hs.hdr.where, gpa, hs.alloc_bytes,
 				ROM_HDR, VRAM_HDR);
 		hs.h = hs.hdr.va;
 	}
@@ -648,18 +1046,31 @@ static int __init hostile_init(void)
 		h->chunk_shift = CHUNK_SHIFT;
 		h->nr_chunks = hs.nr_chunks;
 	}
-	hs.register_ret = fpb_call(KVM_FPB_OP_REGISTER, hs.hdr.gpa,
+	hs.register_ret = fpb_call(KVM_FPB_OP_REGISTER, hs.hdr.gpa + hdr_off,
 				   hs.region_bytes);
 	pr_info("register %s 0x%llx, %u chunks: %ld\n",
-		where_name[hs.hdr.where], hs.hdr.gpa, hs.nr_chunks,
+		where_name[hs.hdr.where], hs.hdr.gpa + hdr_off, hs.nr_chunks,
 		hs.register_ret);
-	if (hs.register_ret == 0 && h) {
-		hs.poller = kthread_run(poll_fn, NULL, "fpb_hostile");
+	if (hs.register_ret == 0 && free_hdr && hs.hdr.where == W_RAM &&
+	    hs.alloc_bytes == PAGE_SIZE)
+		reuse_header();
+	if (hs.register_ret == 0 && hs.h) {
+		if (sysfs_streq(seq_attack, "flip") || *chunk_flip)
+			ret = start_flipper();
+		if (!ret && storm_all && storm_ms)
+			ret = start_storm();
+		if (ret)
+			goto fail;
+		hs.poller = kthread_create(poll_fn, NULL, "fpb_hostile");
 		if (IS_ERR(hs.poller)) {
 			ret = PTR_ERR(hs.poller);
 			hs.poller = NULL;
 			goto fail;
 		}
+		/* Apart from the flipper, which must run while it answers. */
+		if (hs.flipper)
+			kthread_bind(hs.poller, cpumask_first(cpu_online_mask));
+		wake_up_process(hs.poller);
 	}
 	hs.dbg = debugfs_create_dir("fpb_hostile", NULL);
 	debugfs_create_file("status", 0444, hs.dbg, NULL, &status_fops);
