@@ -48,8 +48,9 @@
  *                  prev (chunk bm_chunk - 1's bitmap)
  *
  * WHERE is ram (the default), rom (the ROM shadow), vram (the VGA BAR),
- * zero (GPA 0), beyond (the first GPA above RAM) or a GPA.  Like the real
- * module it polls the header for requests and answers each one.
+ * zero (GPA 0), beyond (the first GPA past the machine's RAM) or a GPA.
+ * Like the real module it polls the header for requests and answers each
+ * one.
  * /sys/kernel/debug/fpb_hostile/status shows what the host answered and
  * the state of the owned pages: "owned_zero" counts those that read as
  * zero, i.e. that the host dropped when this guest was migrated.
@@ -244,7 +245,7 @@ static int ram_end_fn(struct resource *res, void *arg)
 	return 0;
 }
 
-/* One past the highest System RAM address: where "beyond" is. */
+/* One past the highest System RAM address the guest kernel knows. */
 static u64 ram_end(void)
 {
 	u64 end = 0;
@@ -253,6 +254,16 @@ static u64 ram_end(void)
 			    IORESOURCE_SYSTEM_RAM | IORESOURCE_BUSY, 0, -1,
 			    &end, ram_end_fn);
 	return end;
+}
+
+/*
+ * The first GPA past the machine's RAM.  The kernel's last System RAM
+ * page is not the end: the firmware reserves the top of RAM (e820), which
+ * is still RAM to the host.  The test machines have whole GiBs of RAM.
+ */
+static u64 beyond_ram(void)
+{
+	return ALIGN(ram_end(), SZ_1G);
 }
 
 static u64 chunk_entry(unsigned int i)
@@ -491,7 +502,7 @@ static int place_map(struct place *pl, enum where w, u64 gpa, size_t size,
 		pl->gpa = 0;
 		break;
 	case W_BEYOND:
-		pl->gpa = PAGE_ALIGN(ram_end());
+		pl->gpa = beyond_ram();
 		return 0;		/* nothing there to write */
 	default:
 		pl->gpa = gpa;
@@ -800,7 +811,7 @@ static int start_flipper(void)
 			gpa = hs.vram_start;
 			break;
 		case W_BEYOND:
-			gpa = PAGE_ALIGN(ram_end());
+			gpa = beyond_ram();
 			break;
 		default:
 			break;

@@ -401,10 +401,9 @@ def t_chunk_flip(case):
     ROM and VRAM intact.  One guest, migrated three times."""
     case.smp = 2
     src = case.vm("1G", "src", append=OWN_APPEND)
-    # Not "beyond" (the first GPA above the guest's System RAM): on q35
-    # that is RAM the firmware reserved in the e820 map, ordinary guest RAM
-    # for the host, whose contents as a bitmap free the guest's own pages
-    # (the destination then refused a virtio ring that no longer matched).
+    # Not "beyond" (the first GPA past RAM, 1 GiB here): below 4 GiB q35
+    # maps nothing there, but 4 GiB is also where a larger guest's RAM
+    # would continue.
     for alt in ("ram", "vram", "0x100000000"):
         what = "chunk 0 alternating with %s" % alt
         st, out = insmod(src, "%s chunk_flip=%s vram_fill=1" % (OWN, alt))
