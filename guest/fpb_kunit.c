@@ -232,6 +232,10 @@ static void fpb_test_held_not_marked(struct kunit *test)
 /*
  * A block above the orders the per-cpu lists cache goes straight back to
  * the buddy lists when freed, so the next snapshot must mark all of it.
+ * The map is allocated before the block is freed: allocated after, its
+ * header, chunk table and bitmaps (and, under KASAN, a new stack depot
+ * pool of 4 pages) can be carved out of that very block, which is then
+ * rightly not all free (seen in the UML run with KASAN: 12 of 16).
  */
 static void fpb_test_freed_marked(struct kunit *test)
 {
@@ -244,9 +248,11 @@ static void fpb_test_freed_marked(struct kunit *test)
 	page = alloc_pages(GFP_KERNEL, order);
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	pfn = page_to_pfn(page);
+	KUNIT_ASSERT_EQ(test, fpb_map_alloc(map, fpb_online_end_pfn()), 0);
+	KUNIT_ASSERT_EQ(test, fpb_map_cover_online(map), 0);
 	__free_pages(page, order);
 
-	fpb_walk_map(test, map, 256, &st);
+	fpb_snapshot_take(map, 1, 256, &st);
 	for (j = 0; j < (1UL << order); j++)
 		n += fpb_map_test(map, pfn + j);
 	KUNIT_EXPECT_EQ(test, n, 1UL << order);

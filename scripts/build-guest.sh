@@ -5,7 +5,7 @@
 # Kbuild writes objects next to the sources, so each kernel gets its own
 # copy of the tree under build/guest/<release>/.
 #
-# usage: build-guest.sh [-k 6.12|6.1 | -d KDIR] [-- MAKE-ARGS...]
+# usage: build-guest.sh [-k 6.12|6.1|DIR | -d KDIR] [-- MAKE-ARGS...]
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 

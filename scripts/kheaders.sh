@@ -5,10 +5,18 @@
 # the KDIR to build against.  apt-get download + dpkg -x, because installing
 # linux-headers-* would pull a kernel image, systemd and udev onto the host.
 #
-# usage: kheaders.sh 6.12|6.1
+# usage: kheaders.sh 6.12|6.1|DIR
+#   DIR  a kernel directory from scripts/kdebug.sh: its build tree, which
+#        lib/modules/<release>/build names
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
+if [ -d "${1:-}" ]; then
+	kdir=$(readlink -f "$1"/lib/modules/*/build)
+	[ -e "$kdir/Makefile" ] || die "no kernel build tree under $1/lib/modules"
+	echo "$kdir"
+	exit 0
+fi
 case "${1:-6.12}" in
 6.12) kv=$(kver_612) ;;
 6.1) kv=$(kver_61) ;;

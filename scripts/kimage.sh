@@ -9,10 +9,17 @@
 # S3: SeaBIOS jumps to the wakeup vector of a PVH-booted kernel and the
 # guest resets (seen with QEMU 10.0 under TCG), a bzImage-booted one wakes.
 #
-# usage: kimage.sh 6.12|6.1
+# usage: kimage.sh 6.12|6.1|DIR
+#   DIR  a kernel directory laid out the same way (scripts/kdebug.sh's), in
+#        place of a series everywhere a series is taken: printed as it is
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
+if [ -d "${1:-}" ]; then
+	[ -e "$1/vmlinux" ] || die "no vmlinux in $1"
+	cd "$1" && pwd
+	exit 0
+fi
 case "${1:-6.12}" in
 6.12) kv=$(kver_612) ;;
 6.1) kv=$(kver_61) ;;

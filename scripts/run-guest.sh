@@ -4,7 +4,7 @@
 # Boot a Debian guest kernel (vmlinux through PVH) with an initramfs under
 # TCG, console on stdout, and power off when /init ends.
 #
-# usage: run-guest.sh [-k 6.12|6.1] [-q QEMU] [-m MEM] [-c CPUS] [-t SECS]
+# usage: run-guest.sh [-k 6.12|6.1|DIR] [-q QEMU] [-m MEM] [-c CPUS] [-t SECS]
 #                     [-a APPEND] -r INITRD [-- QEMU-ARGS...]
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"

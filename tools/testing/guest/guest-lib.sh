@@ -11,6 +11,7 @@
 
 . "$(dirname "${BASH_SOURCE[0]}")/../../../scripts/lib.sh"
 . "$FPB_TOP/tools/testing/lib/tap.sh"
+. "$FPB_TOP/tools/testing/lib/splat.sh"
 
 # shellcheck disable=SC2034 # for the suites that source this file
 GUEST_DIR=$FPB_TOP/tools/testing/guest

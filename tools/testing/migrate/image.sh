@@ -5,7 +5,10 @@
 # module, the virtio modules virtio-balloon needs, the static workloads
 # (tools/testing/workloads), cpuid-probe, and the command loop.  Prints its path.
 #
-# usage: image.sh [-v VARIANT -f SRC:DST... -m MOD...] [6.12|6.1]
+# usage: image.sh [-v VARIANT -f SRC:DST... -m MOD...] [6.12|6.1|DIR]
+#   DIR         a kernel directory from scripts/kdebug.sh instead of a
+#               Debian series (the image is named after its basename; the
+#               virtio modules are built into that kernel)
 #   -v VARIANT  a variant of the image, migrate-SERIES-VARIANT.cpio, with
 #               the -f files and -m modules added (e.g. bpf-tool's, with
 #               fpbtop; guest-lifecycle's, with virtio_blk)
@@ -36,7 +39,7 @@ for w in job churn hold frag alloclat canary; do
 done
 gcc -static -O2 -Wall -Werror -o "$wl/cpuid-probe" \
 	"$FPB_TOP/tools/testing/qemu/cpuid-probe.c" >&2
-img=$FPB_TOP/build/migrate-$series$variant.cpio
+img=$FPB_TOP/build/migrate-${series##*/}$variant.cpio
 mods=()
 for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev \
 	 virtio_pci virtio_balloon virtio_console; do

@@ -36,7 +36,9 @@ def vm_args(opts, variant, append=""):
     cpu = getattr(opts, "cpu", "max")
     fpb_cpu = ",kvm-pv-fpb=on" + getattr(opts, "fpb_hooks", "")
     extra = []
-    cmdline = "console=ttyS0 panic=-1 quiet loglevel=1 " + append
+    cmdline = " ".join(filter(None, [
+        "console=ttyS0 panic=-1 quiet loglevel=1",
+        getattr(opts, "append", ""), append]))
     if variant == "fpb":
         cpu += fpb_cpu
         cmdline += " fpb.enable=1"
@@ -829,6 +831,9 @@ def main():
     ap.add_argument("--smp", type=positive_int, default=1,
                     help="vCPUs of every guest (multi-threaded TCG)")
     ap.add_argument("--job", type=int, default=75)
+    ap.add_argument("--append", default="",
+                    help="more kernel command line for every guest (the "
+                         "debug kernel's loglevel and debug_pagealloc=on)")
     opts = ap.parse_args()
     try:
         if opts.cmd == "demo":
