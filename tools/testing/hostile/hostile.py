@@ -102,6 +102,27 @@ def insmod(vm, params):
     return status(vm), out
 
 
+def load(vm, params, vga=False, owned=False):
+    """insmod for an attack that needs REGISTER accepted (and the VGA or
+    the owned pages found); the module's status."""
+    st, out = insmod(vm, params)
+    if st.get("register") != 0 or (vga and not st["vram"][1]) or \
+       (owned and not st.get("owned")):
+        raise HarnessError("register failed%s%s: %s" % (
+            " or no VGA" if vga else "", " or no page owned" if owned else "",
+            out))
+    return st
+
+
+def migrate_checked(case, src, mem="1G", params=None, vram=None, during=None,
+                    append=OWN_APPEND):
+    """migrate() and common_checks(): the destination, the final
+    query-migrate, the module's status there and FPB's counters."""
+    dst, info = migrate(case, src, mem, params, during=during, append=append)
+    common_checks(case, src, dst, info, vram)
+    return dst, info, status(dst), fpb_counts(info)
+
+
 def alive(vm, guest=True):
     """QEMU answers QMP and (unless paused) the guest its console."""
     vm.qmp.cmd("query-status")
@@ -188,12 +209,8 @@ def t_rom_shadow(case):
     QEMU dropped them (pc.ram behind a read-only PAM alias) and the
     destination failed to load kvm-tpr-opt."""
     src = case.vm("1G", "src")
-    st, out = insmod(src, "free=0xc0-0xef")
-    if st.get("register") != 0:
-        raise HarnessError("register failed: " + out)
-    dst, info = migrate(case, src, "1G")
-    common_checks(case, src, dst, info)
-    c = fpb_counts(info)
+    load(src, "free=0xc0-0xef")
+    dst, info, st, c = migrate_checked(case, src, append="")
     case.ok(c["skipped-pages"] == 0 and c["snapshots-applied"] >= 1,
             "snapshots applied, nothing dropped: 0xc0-0xef is no ordinary "
             "RAM (%s)" % c)
@@ -203,13 +220,9 @@ def t_vram_bios(case):
     """Point 1: with 3 GiB the chunk table legitimately covers the PCI
     hole; VRAM and the BIOS shadow 0xf0000-0xfffff marked free."""
     src = case.vm("3G", "src")
-    st, out = insmod(src, "free=vram,0xf0-0xff vram_fill=1")
-    if st.get("register") != 0 or not st["vram"][1]:
-        raise HarnessError("register failed or no VGA: " + out)
+    st = load(src, "free=vram,0xf0-0xff vram_fill=1", vga=True)
     vram = (st["vram"][0], st["vram"][1])
-    dst, info = migrate(case, src, "3G")
-    common_checks(case, src, dst, info, vram)
-    c = fpb_counts(info)
+    dst, info, st, c = migrate_checked(case, src, "3G", vram=vram, append="")
     case.ok(c["skipped-pages"] == 0 and c["snapshots-applied"] >= 1,
             "snapshots applied, nothing dropped: VRAM and BIOS shadow are "
             "no ordinary RAM (%s)" % c)
@@ -245,20 +258,16 @@ def t_bitmap_place(case, where, params=""):
     page 0), marking the module's own pages free: every such snapshot
     refused, nothing dropped, ROM and VRAM intact."""
     src = case.vm("1G", "src", append=OWN_APPEND)
-    st, out = insmod(src, "bm=%s %s vram_fill=1 %s" % (where, OWN, params))
-    if st.get("register") != 0 or not st.get("owned"):
-        raise HarnessError("register failed or no page owned: " + out)
+    st = load(src, "bm=%s %s vram_fill=1 %s" % (where, OWN, params),
+              owned=True)
     vram = (st["vram"][0], st["vram"][1])
-    dst, info = migrate(case, src, "1G", append=OWN_APPEND)
-    common_checks(case, src, dst, info, vram)
-    st = status(dst)
+    dst, info, st, c = migrate_checked(case, src, vram=vram)
     # Answers after the last sync are discarded unread (KVM_FPB_DISCARDED).
     case.ok(st["refused"] >= 1 and st["applied"] == 0,
             "no snapshot with its bitmap at %s %s applied: %d refused, %d "
             "discarded unread, of %d" % (where, hex(st["bm " + where][1]),
                                          st["refused"], st["discarded"],
                                          st["answers"]), st)
-    c = fpb_counts(info)
     case.ok(c["skipped-pages"] == 0 and st["owned_intact"] == st["owned"],
             "nothing dropped (%s; %d of %d owned pages intact)" % (
                 c, st["owned_intact"], st["owned"]))
@@ -270,13 +279,8 @@ def t_straddle(case):
     guest kernel leaves alone, memmap=).  Today's
     QEMU stopped at the first non-RAM stretch and dropped nothing."""
     src = case.vm("1G", "src", append=OWN_APPEND)
-    st, out = insmod(src, "free=0xa0-0xff " + OWN)
-    if st.get("register") != 0 or not st.get("owned"):
-        raise HarnessError("register failed or no page owned: " + out)
-    dst, info = migrate(case, src, "1G", append=OWN_APPEND)
-    common_checks(case, src, dst, info)
-    st = status(dst)
-    c = fpb_counts(info)
+    load(src, "free=0xa0-0xff " + OWN, owned=True)
+    dst, info, st, c = migrate_checked(case, src)
     case.ok(st["owned_zero"] == st["owned"] and
             c["skipped-pages"] == st["owned"],
             "exactly the run's ordinary RAM pages dropped: %d of %d owned "
@@ -289,14 +293,10 @@ def t_storm(case):
     for 3 s.  Refused hypercalls are counted apart; the snapshot counters
     count snapshots, at most one per request (one per dirty sync)."""
     src = case.vm("1G", "src", append=OWN_APPEND)
-    st, out = insmod(src, OWN + " storm_ms=3000")
-    if st.get("register") != 0:
-        raise HarnessError("register failed: " + out)
+    load(src, OWN + " storm_ms=3000")
     # Slow enough that the storm runs while the migration does.
-    dst, info = migrate(case, src, "1G", {"max-bandwidth": 64 << 20},
-                        append=OWN_APPEND)
-    common_checks(case, src, dst, info)
-    c = fpb_counts(info)
+    dst, info, st, c = migrate_checked(case, src,
+                                       params={"max-bandwidth": 64 << 20})
     syncs = info["ram"]["dirty-sync-count"]
     st = status(dst)
     case.ok(c["snapshots-applied"] is not None and
@@ -349,13 +349,8 @@ def t_seq(case):
     src = case.vm("1G", "src", append=OWN_APPEND)
     for attack in ("odd", "claim", "flip"):
         what = "seq %s" % attack
-        st, out = insmod(src, "%s seq_attack=%s" % (OWN, attack))
-        if st.get("register") != 0:
-            raise HarnessError("register failed: " + out)
-        dst, info = migrate(case, src, "1G", append=OWN_APPEND)
-        common_checks(case, src, dst, info)
-        st = status(dst)
-        c = fpb_counts(info)
+        load(src, "%s seq_attack=%s" % (OWN, attack))
+        dst, info, st, c = migrate_checked(case, src)
         syncs = info["ram"]["dirty-sync-count"]
         diag = ("%s; the guest saw %d refused (seq checked on entry), %d "
                 "discarded (torn, or after the last sync), %d applied; %d "
@@ -406,14 +401,9 @@ def t_chunk_flip(case):
     # would continue.
     for alt in ("ram", "vram", "0x100000000"):
         what = "chunk 0 alternating with %s" % alt
-        st, out = insmod(src, "%s chunk_flip=%s vram_fill=1" % (OWN, alt))
-        if st.get("register") != 0 or not st["vram"][1]:
-            raise HarnessError("register failed or no VGA: " + out)
+        st = load(src, "%s chunk_flip=%s vram_fill=1" % (OWN, alt), vga=True)
         vram = (st["vram"][0], st["vram"][1])
-        dst, info = migrate(case, src, "1G", append=OWN_APPEND)
-        common_checks(case, src, dst, info, vram)
-        st = status(dst)
-        c = fpb_counts(info)
+        dst, info, st, c = migrate_checked(case, src, vram=vram)
         only_owned(case, what, st, c, st["owned"])
         if alt == "ram":
             # Both entries are valid: whichever the host copied applies.
@@ -438,16 +428,11 @@ def t_bogus(case):
     of the second half.  Each must return KVM_FPB_DISCARDED and count as a
     refused hypercall, not as a snapshot."""
     src = case.vm("1G", "src", append=OWN_APPEND)
-    st, out = insmod(src, OWN + " bogus=1")
-    if st.get("register") != 0:
-        raise HarnessError("register failed: " + out)
+    load(src, OWN + " bogus=1")
     calls, last = 0, None
     for n in (1, 2):
         what = "migration %d" % n
-        dst, info = migrate(case, src, "1G", append=OWN_APPEND)
-        common_checks(case, src, dst, info)
-        st = status(dst)
-        c = fpb_counts(info)
+        dst, info, st, c = migrate_checked(case, src)
         syncs = info["ram"]["dirty-sync-count"]
         made = st["bogus_calls"] - calls
         # The first request's come while the host holds the first pass for
@@ -501,15 +486,10 @@ def t_storm_all(case):
         cpu["t1"], cpu["c1"] = time.monotonic(), vm.cpu_seconds()
 
     cpu["t0"], cpu["c0"] = time.monotonic(), src.cpu_seconds()
-    st, out = insmod(src, "%s storm_all=1 storm_ms=%d" % (OWN,
-                                                           storm_s * 1000))
-    if st.get("register") != 0:
-        raise HarnessError("register failed: " + out)
-    dst, info = migrate(case, src, "1G", {"max-bandwidth": 64 << 20},
-                        during=during, append=OWN_APPEND)
-    common_checks(case, src, dst, info)
-    st = status(dst)
-    c = fpb_counts(info)
+    load(src, "%s storm_all=1 storm_ms=%d" % (OWN, storm_s * 1000))
+    dst, info, st, c = migrate_checked(case, src,
+                                       params={"max-bandwidth": 64 << 20},
+                                       during=during)
     calls = st["storm_register"] + st["storm_other"] + st["storm_done"]
     wall = cpu["t1"] - cpu["t0"]
     case.tap.diag("storm: %d calls from 4 vCPUs (%d REGISTER accepted); "
@@ -539,10 +519,7 @@ def t_free_header(case):
     if st.get("register") != 0 or not st["reused"]:
         raise HarnessError("register failed or the header page did not "
                            "come back: " + out)
-    dst, info = migrate(case, src, "1G", append=OWN_APPEND)
-    common_checks(case, src, dst, info)
-    st = status(dst)
-    c = fpb_counts(info)
+    dst, info, st, c = migrate_checked(case, src)
     case.ok(st["reused_diff"] == 1 and st["reused_request"] >= 1,
             "the reused page lost exactly the word of request (%d words "
             "differ, request %d there)" % (st["reused_diff"],
@@ -559,9 +536,7 @@ def t_user_mode(case):
     of the module survives the UNREGISTER."""
     case.qemu_extra = ["-trace", "fpb_hypercall"]
     src = case.vm("1G", "src", append=OWN_APPEND)
-    st, out = insmod(src, OWN)
-    if st.get("register") != 0:
-        raise HarnessError("register failed: " + out)
+    st = load(src, OWN)
     before = len(log_lines(src, r"fpb_hypercall"))
     out = src.check("/bin/fpb_user %d" % st["hdr"][1]).replace("\r", "")
     after = len(log_lines(src, r"fpb_hypercall"))
@@ -574,10 +549,7 @@ def t_user_mode(case):
             "no user mode call reached FPB (%d fpb_hypercall trace lines, "
             "the module's REGISTER among them, before; %d after)" % (
                 before, after))
-    dst, info = migrate(case, src, "1G", append=OWN_APPEND)
-    common_checks(case, src, dst, info)
-    st = status(dst)
-    c = fpb_counts(info)
+    dst, info, st, c = migrate_checked(case, src)
     case.ok(c["snapshots-applied"] >= 1 and st["owned_zero"] == st["owned"],
             "the module's registration survived: snapshots applied, owned "
             "pages dropped (%s)" % c)
@@ -625,13 +597,8 @@ def t_limits(case):
         ("chunk_shift=24", None),
     ]
     for params, what in snaps:
-        st, out = insmod(vm, "%s %s" % (OWN, params))
-        if st.get("register") != 0:
-            raise HarnessError("register failed: " + out)
-        dst, info = migrate(case, vm, "1G", append=OWN_APPEND)
-        common_checks(case, vm, dst, info)
-        st = status(dst)
-        c = fpb_counts(info)
+        load(vm, "%s %s" % (OWN, params))
+        dst, info, st, c = migrate_checked(case, vm)
         if what:
             case.ok(st["refused"] >= 1 and st["applied"] == 0 and
                     c["snapshots-applied"] == 0,
