@@ -265,10 +265,17 @@ def log_size(vm):
     return os.path.getsize(vm.log_path)
 
 
-def kexec_into(vm, flags, cmdline):
-    """Load the image's kernel and initramfs with kexec-load."""
+def boot_and_load(opts, rundir, vms, name, append, flags, cmdline):
+    """Boot a traced guest with FPB registered, have kexec-load load the
+    image's kernel and initramfs (@flags: "" or "-p", the crash kernel);
+    the VM (appended to @vms) and its header's pfn."""
+    vm = VM(opts.qemu, name, run.vm_args(opts, "fpb", append) + TRACE, rundir)
+    vms.append(vm)
+    vm.expect(r"@@READY", 180)
+    run.wait_fpb_registered(vm)
     vm.check("kexec-load %s /boot/bzImage /boot/initrd.cpio '%s'"
              % (flags, cmdline))
+    return vm, run.fpb_stat(vm, "header_pfn")
 
 
 def reboot_into_next(vm, trigger):
@@ -316,13 +323,10 @@ def t_kexec(opts, tap, rundir):
     page in a canary across a migration; then it loads FPB and the next
     migration skips pages."""
     progress("kexec: boot, register, kexec into a kernel without FPB")
-    src = VM(opts.qemu, "kexec", run.vm_args(opts, "fpb") + TRACE, rundir)
-    vms = [src]
+    vms = []
     try:
-        src.expect(r"@@READY", 180)
-        run.wait_fpb_registered(src)
-        old = run.fpb_stat(src, "header_pfn")
-        kexec_into(src, "", NEXT_CMDLINE)
+        src, old = boot_and_load(opts, rundir, vms, "kexec", "", "",
+                                 NEXT_CMDLINE)
         mark = log_size(src)
         reboot_into_next(src, "kexec-load -e")
         ops = trace_ops(src)
@@ -377,14 +381,10 @@ def t_kdump(opts, tap, rundir):
     migration skips pages and the old kernel's memory (/proc/vmcore)
     arrives unchanged."""
     progress("kdump: boot with crashkernel=, register, load the crash kernel")
-    src = VM(opts.qemu, "kdump",
-             run.vm_args(opts, "fpb", "crashkernel=256M") + TRACE, rundir)
-    vms = [src]
+    vms = []
     try:
-        src.expect(r"@@READY", 180)
-        run.wait_fpb_registered(src)
-        old = run.fpb_stat(src, "header_pfn")
-        kexec_into(src, "-p", CRASH_CMDLINE)
+        src, old = boot_and_load(opts, rundir, vms, "kdump",
+                                 "crashkernel=256M", "-p", CRASH_CMDLINE)
         reboot_into_next(src, "echo c > /proc/sysrq-trigger")
         if "/proc/vmcore" not in src.check("ls /proc/vmcore || true"):
             raise HarnessError("the crash kernel has no /proc/vmcore")
