@@ -73,6 +73,30 @@ def wait_exit(vm, timeout):
     vm.kill()
 
 
+def hold_page(vm, pfn):
+    """Start the canary on @pfn; True if it took that page."""
+    free_mib = int(vm.check(
+        "awk '/MemFree/ { print int($2 / 1024) }' /proc/meminfo"))
+    out = vm.check(
+        "echo 0 > /proc/sys/vm/compact_unevictable_allowed; "
+        "echo 3 > /proc/sys/vm/drop_caches; "
+        "/bin/canary %d %d > /mnt/tmp/canary.out 2>&1 & "
+        "while ! grep -qs armed /mnt/tmp/canary.out; do "
+        "pidof canary >/dev/null || break; sleep 0.2; done; "
+        "cat /mnt/tmp/canary.out" % (pfn, max(free_mib - 80, 16)),
+        timeout=300)
+    return "canary: holds pfn" in out, out.strip()
+
+
+def canary_verdict(tap, held, out, what):
+    """The canary's result on the destination, or a SKIP if it never got
+    its page (another user took it first)."""
+    if held:
+        tap.ok("canary: ok" in out, what, out)
+    else:
+        tap.skip(what, "the canary could not take that page")
+
+
 def t_hibernate(opts, tap, rundir):
     """Hibernate while registered, resume in a kernel that registered its
     own header, migrate the restored guest."""
@@ -149,18 +173,8 @@ def t_hibernate(opts, tap, rundir):
         st = run.fpb_stats(res)
         tap.diag("restored kernel: registered %d, header pfn %d"
                  % (st.get("registered", -1), st.get("header_pfn", -1)))
-        free_mib = int(res.check(
-            "awk '/MemFree/ { print int($2 / 1024) }' /proc/meminfo"))
-        out = res.check(
-            "echo 0 > /proc/sys/vm/compact_unevictable_allowed; "
-            "echo 3 > /proc/sys/vm/drop_caches; "
-            "/bin/canary %d %d > /mnt/tmp/canary.out 2>&1 & "
-            "while ! grep -qs armed /mnt/tmp/canary.out; do "
-            "pidof canary >/dev/null || break; sleep 0.2; done; "
-            "cat /mnt/tmp/canary.out" % (resume_pfn, max(free_mib - 80, 16)),
-            timeout=300)
-        held = "canary: holds pfn" in out
-        tap.diag(out.strip())
+        held, out = hold_page(res, resume_pfn)
+        tap.diag(out)
 
         progress("hibernate: migrate the restored guest")
         dst = VM(opts.qemu, "resume-dst", res_args, rundir, incoming=True)
@@ -172,13 +186,10 @@ def t_hibernate(opts, tap, rundir):
         pc = dst.run("sha256sum -c /mnt/tmp/pc.sums")[0]
         run.check_dmesg(dst)
         stats = run.fpb_stats(dst)
-        what = ("hibernate: nothing written into the page the resume "
-                "kernel had registered (pfn %d)" % resume_pfn)
-        if held:
-            tap.ok("canary: ok" in out, what, out)
-        else:
-            # Free in the image, but the restored kernel took it first.
-            tap.skip(what, "the canary could not take that page")
+        # Free in the image, but the restored kernel may have taken it.
+        canary_verdict(tap, held, out,
+                       "hibernate: nothing written into the page the resume "
+                       "kernel had registered (pfn %d)" % resume_pfn)
         tap.ok(rec["fpb_skipped_pages"] > 0 and pc == 0 and
                "canary: ok" in out,
                "hibernate: FPB works after resume: migration skipped %d "
@@ -285,21 +296,6 @@ def reboot_into_next(vm, trigger):
     vm.expect(r"@@READY", 300)
 
 
-def hold_page(vm, pfn):
-    """Start the canary on @pfn; True if it took that page."""
-    free_mib = int(vm.check(
-        "awk '/MemFree/ { print int($2 / 1024) }' /proc/meminfo"))
-    out = vm.check(
-        "echo 0 > /proc/sys/vm/compact_unevictable_allowed; "
-        "echo 3 > /proc/sys/vm/drop_caches; "
-        "/bin/canary %d %d > /mnt/tmp/canary.out 2>&1 & "
-        "while ! grep -qs armed /mnt/tmp/canary.out; do "
-        "pidof canary >/dev/null || break; sleep 0.2; done; "
-        "cat /mnt/tmp/canary.out" % (pfn, max(free_mib - 64, 16)),
-        timeout=300)
-    return "canary: holds pfn" in out, out.strip()
-
-
 def system_ram(vm):
     """The kernel's System RAM ranges, from /proc/iomem: [(first, last)]."""
     return [(int(a, 16), int(b, 16)) for a, b in re.findall(
@@ -350,12 +346,9 @@ def t_kexec(opts, tap, rundir):
                "new kernel runs without FPB; its page cache verifies",
                "requests %s, skipped %d, sha256sum -c %d"
                % (requests, rec["fpb_skipped_pages"], pc))
-        what = ("kexec: nothing written into the old header's page, now "
-                "the new kernel's (pfn %d)" % old)
-        if held:
-            tap.ok("canary: ok" in out, what, out)
-        else:
-            tap.skip(what, "the canary could not take that page")
+        canary_verdict(tap, held, out,
+                       "kexec: nothing written into the old header's page, "
+                       "now the new kernel's (pfn %d)" % old)
 
         progress("kexec: load FPB in the new kernel, migrate again")
         dst.check("insmod /lib/fpb/fpb.ko enable=1")
