@@ -40,6 +40,9 @@ KO = "/lib/fpb/fpb_hostile.ko"
 STATUS = "/sys/kernel/debug/fpb_hostile/status"
 ROM = (0xc0000, 0x40000)        # the PAM-controlled ROM shadows
 EINVAL = -22                    # -KVM_EINVAL
+# What the guest may do to the source's QMP during a migration: answers at
+# most this far apart (the storm-all-cpus case holds query-migrate to 1 s).
+QMP_BOUND_S = 2.0
 E2BIG = -7                      # -KVM_E2BIG
 EPERM = -1                      # -KVM_EPERM: KVM's answer at CPL > 0
 DISCARDED = 1                   # KVM_FPB_DISCARDED
@@ -157,15 +160,25 @@ def same_memory(src, dst, what, gpa, size):
 
 
 def migrate(case, src, mem, params=None, during=None, append=""):
-    """Migrate @src to a fresh destination; the final query-migrate."""
+    """Migrate @src to a fresh destination; the final query-migrate, with
+    "qmp-max-gap": the longest time between two of the source's answers to
+    query-migrate, polled every 10 ms (at least the longest round trip)."""
     dst = case.vm(mem, "dst", incoming=True, append=append)
     p = {"max-bandwidth": case.opts.bandwidth}
     p.update(params or {})
     started = fpbmig.start_migration(src, dst, params=p)
+    answers = [started[1]]
+
+    def answered(info, _):
+        answers.append(time.monotonic())
+
     try:
         if during:
+            # It polls QMP itself (and times its answers).
             during(src)
-        info = fpbmig.wait_migration(src, dst, started)
+            answers[:] = [time.monotonic()]
+        info = fpbmig.wait_migration(src, dst, started, on_info=answered)
+        info["qmp-max-gap"] = max(b - a for a, b in zip(answers, answers[1:]))
     except (HarnessError, OSError) as e:
         try:
             dst.proc.wait(timeout=5)
@@ -188,12 +201,15 @@ def fpb_counts(info):
 
 
 def common_checks(case, src, dst, info, vram=None):
-    """QEMU up on both sides, the destination running and its guest
-    answering; ROM shadow (and VRAM) identical on both sides."""
+    """QEMU up on both sides and answering QMP within QMP_BOUND_S during
+    the migration, the destination running and its guest answering; ROM
+    shadow (and VRAM) identical on both sides."""
     case.ok(alive(src, guest=False) and alive(dst) and
-            dst.qmp.cmd("query-status")["status"] == "running",
-            "migration completed, both QEMUs answer QMP, the destination "
-            "runs the guest")
+            dst.qmp.cmd("query-status")["status"] == "running" and
+            info["qmp-max-gap"] < QMP_BOUND_S,
+            "migration completed, both QEMUs answer QMP (the source within "
+            "%.2f s during the migration, bound %.0f s), the destination "
+            "runs the guest" % (info["qmp-max-gap"], QMP_BOUND_S))
     same, why = same_memory(src, dst, "rom", *ROM)
     case.ok(same, "ROM shadow 0xc0000-0xfffff identical on source and "
             "destination", why)
