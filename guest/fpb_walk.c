@@ -55,9 +55,11 @@ static bool fpb_is_list_head(struct zone *zone, struct list_head *node)
 	       (void *)node < (void *)(zone->free_area + FPB_NR_ORDERS);
 }
 
+/* PageBuddy() and the order in page_private() hold only under the lock. */
 static bool fpb_is_free_block(struct zone *zone, struct page *page,
 			      unsigned int order)
 {
+	lockdep_assert_held(&zone->lock);
 	return PageBuddy(page) && page_private(page) == order &&
 	       page_zone(page) == zone;
 }
