@@ -11,13 +11,13 @@
  *
  * usage: fpb_user [HEADER-GPA]
  */
+#include <linux/kvm_fpb.h>	/* include/uapi: the ABI's own numbers */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define KVM_HC_FPB	30	/* include/uapi/linux/kvm_fpb.h */
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 typedef long (*hypercall_fn)(long nr, long a0, long a1, long a2);
@@ -54,7 +54,10 @@ int main(int argc, char **argv)
 		hypercall_fn fn;
 	} insns[] = { { "vmcall", vmcall }, { "vmmcall", vmmcall } };
 	/* REGISTER, UNREGISTER, SNAPSHOT_DONE and an unknown operation. */
-	static const long ops[] = { 1, 2, 3, 99 };
+	static const long ops[] = {
+		KVM_FPB_OP_REGISTER, KVM_FPB_OP_UNREGISTER,
+		KVM_FPB_OP_SNAPSHOT_DONE, 99,
+	};
 	long gpa = argc > 1 ? strtol(argv[1], NULL, 0) : 0x1000;
 	struct sigaction sa;
 	unsigned int i, j;

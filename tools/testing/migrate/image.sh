@@ -37,7 +37,7 @@ for w in job churn hold frag alloclat canary; do
 	gcc -static -O2 -Wall -Wextra -Werror -pthread -o "$wl/$w" \
 		"$FPB_TOP/tools/testing/workloads/$w.c" >&2
 done
-gcc -static -O2 -Wall -Werror -o "$wl/cpuid-probe" \
+gcc -static -O2 -Wall -Werror -I"$FPB_TOP/include/uapi" -o "$wl/cpuid-probe" \
 	"$FPB_TOP/tools/testing/qemu/cpuid-probe.c" >&2
 img=$FPB_TOP/build/migrate-${series##*/}$variant.cpio
 mods=()

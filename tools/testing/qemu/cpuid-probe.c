@@ -7,6 +7,7 @@
  * one line per fact.
  */
 #include <cpuid.h>
+#include <linux/kvm_fpb.h>	/* include/uapi: the ABI's own numbers */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,7 +22,7 @@ static void on_signal(int sig)
 
 static void hypercall(const char *name, int amd)
 {
-	long ret = 30;	/* KVM_HC_FPB */
+	long ret = KVM_HC_FPB;
 
 	int sig = sigsetjmp(env, 1);
 
@@ -30,9 +31,11 @@ static void hypercall(const char *name, int amd)
 		return;
 	}
 	if (amd)
-		asm volatile("vmmcall" : "+a"(ret) : "b"(2L) : "memory");
+		asm volatile("vmmcall" : "+a"(ret)
+			     : "b"((long)KVM_FPB_OP_UNREGISTER) : "memory");
 	else
-		asm volatile("vmcall" : "+a"(ret) : "b"(2L) : "memory");
+		asm volatile("vmcall" : "+a"(ret)
+			     : "b"((long)KVM_FPB_OP_UNREGISTER) : "memory");
 	printf("%s: rax=%ld\n", name, ret);
 }
 
@@ -53,7 +56,7 @@ int main(void)
 			sig[i] = '.';
 	printf("cpuid 40000000: max=%#x sig=%s\n", a, sig);
 	__cpuid(0x40000001, a, b, c, d);
-	printf("cpuid 40000001: eax=%#x fpb=%u\n", a, (a >> 23) & 1);
+	printf("cpuid 40000001: eax=%#x fpb=%u\n", a, (a >> KVM_FEATURE_FPB) & 1);
 	signal(SIGILL, on_signal);
 	signal(SIGSEGV, on_signal);
 	hypercall("vmcall", 0);
