@@ -470,8 +470,9 @@ def t_late(opts, tap, rundir, name="late", hooks="", what=""):
                         "cat /mnt/tmp/hold.out; grep -q 'hold: ok' /mnt/tmp/hold.out",
                         timeout=300)
         check_dmesg(dst)
-        tap.ok("hold: ok" in out, "%ssnapshots applied a sync late: memory refilled "
-               "after the snapshot verifies on the destination" % what)
+        tap.ok("hold: ok" in out,
+               "%ssnapshots applied a sync late: memory refilled after the "
+               "snapshot verifies on the destination" % what)
         tap.diag(out)
     finally:
         src.kill()
